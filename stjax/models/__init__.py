@@ -1,0 +1,26 @@
+"""Model registry: a config's `model` section to a Flax NNX module."""
+from __future__ import annotations
+
+from flax import nnx
+
+from stjax.models.simvp import SimVP
+
+# SimVP v1 / v2 and TAU share one architecture and differ by translator.
+_SIMVP_TRANSLATORS = {"simvp_incepu": "incepu", "simvp_gsta": "gsta",
+                      "tau": "tau"}
+MODELS = tuple(_SIMVP_TRANSLATORS)
+
+
+def build_model(model_cfg, *, in_shape, out_frames, seed: int = 0) -> nnx.Module:
+  """Builds the model named by `model_cfg.name` for (T_in, H, W, C) inputs."""
+  name = model_cfg.name
+  if name in _SIMVP_TRANSLATORS:
+    return SimVP(in_shape=in_shape, out_frames=out_frames,
+                 hid_S=model_cfg.hid_S, hid_T=model_cfg.hid_T,
+                 N_S=model_cfg.N_S, N_T=model_cfg.N_T,
+                 translator=_SIMVP_TRANSLATORS[name],
+                 spatio_kernel_enc=model_cfg.spatio_kernel_enc,
+                 spatio_kernel_dec=model_cfg.spatio_kernel_dec,
+                 mlp_ratio=model_cfg.mlp_ratio, drop_path=model_cfg.drop_path,
+                 rngs=nnx.Rngs(seed))
+  raise ValueError(f"Unknown model {name!r}; choose one of {MODELS}.")

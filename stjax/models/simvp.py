@@ -1,0 +1,124 @@
+"""SimVP (Gao et al. 2022; Tan et al. 2022) and TAU (Tan et al. 2023).
+
+encoder (per frame) -> translator (frames stacked on channels) -> decoder
+(per frame, with a skip from the first encoder layer). The translator is
+IncepU, gSTA or TAU.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from stjax.models import layers
+from stjax.models.translators import IncepU, MetaTranslator
+
+TRANSLATORS = ("incepu", "gsta", "tau")
+
+
+class ConvSC(nnx.Module):
+  """conv -> GroupNorm(2) -> SiLU; stride 2 to downsample, PixelShuffle to upsample."""
+
+  def __init__(self, in_ch, out_ch, kernel, *, down=False, up=False, rngs):
+    stride = 2 if down else 1
+    padding = (kernel - stride + 1) // 2
+    self.up = up
+    self.conv = layers.conv(in_ch, out_ch * 4 if up else out_ch, kernel,
+                            stride=stride, padding=padding, rngs=rngs)
+    self.norm = layers.group_norm(out_ch, 2, rngs=rngs)
+
+  def __call__(self, x):
+    y = self.conv(x)
+    if self.up:
+      y = layers.pixel_shuffle(y, 2)
+    return jax.nn.silu(self.norm(y))
+
+
+def _downsampling_pattern(n: int) -> list[bool]:
+  """Every second layer (the 2nd, 4th, ...) changes resolution."""
+  return [i % 2 == 1 for i in range(n)]
+
+
+class Encoder(nnx.Module):
+
+  def __init__(self, in_ch, hid, depth, kernel, *, rngs):
+    pattern = _downsampling_pattern(depth)
+    self.layers = nnx.List([
+        ConvSC(in_ch if i == 0 else hid, hid, kernel, down=pattern[i], rngs=rngs)
+        for i in range(depth)])
+
+  def __call__(self, x):
+    skip = self.layers[0](x)
+    latent = skip
+    for layer in self.layers[1:]:
+      latent = layer(latent)
+    return latent, skip
+
+
+class Decoder(nnx.Module):
+
+  def __init__(self, hid, out_ch, depth, kernel, *, rngs):
+    pattern = _downsampling_pattern(depth)[::-1]
+    self.layers = nnx.List([ConvSC(hid, hid, kernel, up=pattern[i], rngs=rngs)
+                            for i in range(depth)])
+    self.readout = layers.conv(hid, out_ch, 1, rngs=rngs)
+
+  def __call__(self, hid, skip):
+    for layer in self.layers[:-1]:
+      hid = layer(hid)
+    return self.readout(self.layers[-1](hid + skip))
+
+
+class SimVP(nnx.Module):
+  """Maps (B, T_in, H, W, C) frames to (B, T_out, H, W, C) frames.
+
+  The network itself predicts T_in frames at once; for T_out != T_in it
+  truncates, or rolls out again on its own predictions, as OpenSTL does
+  (the number of chunks is static, so this unrolls at trace time).
+  """
+
+  def __init__(self, *, in_shape, out_frames, hid_S=64, hid_T=512, N_S=4, N_T=8,
+               translator="gsta", spatio_kernel_enc=3, spatio_kernel_dec=3,
+               mlp_ratio=8.0, drop_path=0.0, rngs: nnx.Rngs):
+    t, h, w, c = in_shape
+    translator = translator.lower()
+    if translator not in TRANSLATORS:
+      raise ValueError(f"Unknown translator {translator!r}; choose one of "
+                       f"{TRANSLATORS}.")
+    scale = 2 ** (N_S // 2)
+    if h % scale or w % scale:
+      raise ValueError(f"SimVP with N_S={N_S} needs H and W divisible by "
+                       f"{scale}; got {h}x{w}.")
+    self.in_shape = tuple(in_shape)
+    self.out_frames = out_frames
+    self.enc = Encoder(c, hid_S, N_S, spatio_kernel_enc, rngs=rngs)
+    self.dec = Decoder(hid_S, c, N_S, spatio_kernel_dec, rngs=rngs)
+    if translator == "incepu":
+      self.hid = IncepU(t * hid_S, hid_T, N_T, rngs=rngs)
+    else:
+      self.hid = MetaTranslator(t * hid_S, hid_T, N_T, translator, mlp_ratio,
+                                drop_path, rngs=rngs)
+
+  def step(self, x, *, train=False, key=None):
+    """One forward pass: T_in frames in, T_in frames out."""
+    b, t, h, w, c = x.shape
+    embed, skip = self.enc(x.reshape(b * t, h, w, c))
+    _, h2, w2, c2 = embed.shape
+    z = embed.reshape(b, t, h2, w2, c2).transpose(0, 2, 3, 1, 4)
+    z = z.reshape(b, h2, w2, t * c2)
+    z = self.hid(z, train=train, key=key)
+    z = z.reshape(b, h2, w2, t, c2).transpose(0, 3, 1, 2, 4)
+    y = self.dec(z.reshape(b * t, h2, w2, c2), skip)
+    return y.reshape(b, t, h, w, c)
+
+  def __call__(self, x, *, train=False, key=None):
+    t_in = x.shape[1]
+    if x.shape[2:] != self.in_shape[1:] or t_in != self.in_shape[0]:
+      raise ValueError(f"SimVP was built for frames {self.in_shape} "
+                       f"(T, H, W, C), got {x.shape[1:]}.")
+    chunks = -(-self.out_frames // t_in)
+    outputs = []
+    for k in layers.split_key(key, chunks):
+      x = self.step(x, train=train, key=k)
+      outputs.append(x)
+    return jnp.concatenate(outputs, axis=1)[:, :self.out_frames]

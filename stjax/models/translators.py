@@ -1,0 +1,194 @@
+"""SimVP's temporal translators: IncepU (SimVP v1), gSTA (SimVP v2) and TAU.
+
+A translator maps the stacked latent frames (B, H', W', T*C_hid) to the same
+shape; it sees time as channels, which is what makes SimVP parallel.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from stjax.models import layers
+
+
+# ---------------------------------------------------------------- IncepU ----
+
+class GroupConv(nnx.Module):
+  """Grouped conv -> GroupNorm(groups) -> LeakyReLU(0.2).
+
+  Groups fall back to 1 when the input channels do not divide, as in SimVP.
+  """
+
+  def __init__(self, in_ch, out_ch, kernel, groups, *, rngs):
+    if in_ch % groups != 0:
+      groups = 1
+    self.conv = layers.conv(in_ch, out_ch, kernel, groups=groups, rngs=rngs)
+    self.norm = layers.group_norm(out_ch, groups, rngs=rngs)
+
+  def __call__(self, x):
+    return jax.nn.leaky_relu(self.norm(self.conv(x)), 0.2)
+
+
+class InceptionST(nnx.Module):
+  """1x1 conv to C_hid, then the sum of parallel grouped convs of growing size."""
+
+  def __init__(self, in_ch, hid_ch, out_ch, kernels=(3, 5, 7, 11), groups=8, *,
+               rngs):
+    self.conv1 = layers.conv(in_ch, hid_ch, 1, rngs=rngs)
+    self.layers = nnx.List([GroupConv(hid_ch, out_ch, k, groups, rngs=rngs)
+                            for k in kernels])
+
+  def __call__(self, x):
+    x = self.conv1(x)
+    return sum(layer(x) for layer in self.layers)
+
+
+class IncepU(nnx.Module):
+  """The Inception-UNet translator of SimVP v1 (Gao et al. 2022, Fig. 3)."""
+
+  def __init__(self, channels, hidden, depth, kernels=(3, 5, 7, 11), groups=8, *,
+               rngs):
+    if depth < 2:
+      raise ValueError(f"IncepU needs N_T >= 2, got {depth}.")
+    half = hidden // 2
+    self.enc = nnx.List(
+        [InceptionST(channels, half, hidden, kernels, groups, rngs=rngs)] +
+        [InceptionST(hidden, half, hidden, kernels, groups, rngs=rngs)
+         for _ in range(depth - 1)])
+    self.dec = nnx.List(
+        [InceptionST(hidden, half, hidden, kernels, groups, rngs=rngs)] +
+        [InceptionST(2 * hidden, half, hidden, kernels, groups, rngs=rngs)
+         for _ in range(depth - 2)] +
+        [InceptionST(2 * hidden, half, channels, kernels, groups, rngs=rngs)])
+
+  def __call__(self, z, *, train=False, key=None):
+    del train, key  # IncepU has no stochastic layers.
+    skips = []
+    for i, layer in enumerate(self.enc):
+      z = layer(z)
+      if i < len(self.enc) - 1:
+        skips.append(z)
+    z = self.dec[0](z)
+    for i in range(1, len(self.dec)):
+      z = self.dec[i](jnp.concatenate([z, skips[-i]], axis=-1))
+    return z
+
+
+# ------------------------------------------------------------ gSTA / TAU ----
+
+class LargeKernelGate(nnx.Module):
+  """Large-kernel attention (kernel 21 = depthwise 5x5 + depthwise 7x7 dil. 3).
+
+  gSTA returns sigmoid(g) * f from a 1x1 conv to 2C channels; TAU instead
+  returns se(u) * conv1(attn) * u, a statical (large kernel) times dynamical
+  (squeeze-excitation) attention applied to the input u (Tan et al. 2023, Eq. 3).
+  """
+
+  def __init__(self, dim, kind, kernel=21, dilation=3, *, rngs):
+    self.kind = kind
+    d_k = 2 * dilation - 1
+    dd_k = kernel // dilation + ((kernel // dilation) % 2 - 1)
+    self.conv0 = layers.conv(dim, dim, d_k, groups=dim, rngs=rngs)
+    self.conv_spatial = layers.conv(dim, dim, dd_k, dilation=dilation,
+                                    padding=dilation * (dd_k - 1) // 2,
+                                    groups=dim, rngs=rngs)
+    if kind == "gsta":
+      self.conv1 = layers.conv(dim, 2 * dim, 1, rngs=rngs)
+    else:
+      reduction = max(dim // 16, 4)
+      self.conv1 = layers.conv(dim, dim, 1, rngs=rngs)
+      self.fc1 = nnx.Linear(dim, dim // reduction, use_bias=False, rngs=rngs)
+      self.fc2 = nnx.Linear(dim // reduction, dim, use_bias=False, rngs=rngs)
+
+  def __call__(self, u):
+    attn = self.conv1(self.conv_spatial(self.conv0(u)))
+    if self.kind == "gsta":
+      f, g = jnp.split(attn, 2, axis=-1)
+      return jax.nn.sigmoid(g) * f
+    se = jnp.mean(u, axis=(1, 2))
+    se = jax.nn.sigmoid(self.fc2(jax.nn.relu(self.fc1(se))))
+    return se[:, None, None, :] * attn * u
+
+
+class Attention(nnx.Module):
+  """z + proj_2(gate(GELU(proj_1(z))))."""
+
+  def __init__(self, dim, kind, *, rngs):
+    self.proj_1 = layers.conv(dim, dim, 1, rngs=rngs)
+    self.gate = LargeKernelGate(dim, kind, rngs=rngs)
+    self.proj_2 = layers.conv(dim, dim, 1, rngs=rngs)
+
+  def __call__(self, z):
+    return z + self.proj_2(self.gate(layers.gelu(self.proj_1(z))))
+
+
+class MixMlp(nnx.Module):
+  """1x1 -> depthwise 3x3 -> GELU -> 1x1."""
+
+  def __init__(self, dim, hidden, *, rngs):
+    self.fc1 = layers.conv(dim, hidden, 1, rngs=rngs)
+    self.dwconv = layers.conv(hidden, hidden, 3, groups=hidden, rngs=rngs)
+    self.fc2 = layers.conv(hidden, dim, 1, rngs=rngs)
+
+  def __call__(self, x):
+    return self.fc2(layers.gelu(self.dwconv(self.fc1(x))))
+
+
+class MetaBlock(nnx.Module):
+  """x + s1 * attn(BN(x)); x + s2 * mlp(BN(x)); a 1x1 reduction if widths differ."""
+
+  def __init__(self, in_ch, out_ch, kind, mlp_ratio, drop_path, *, rngs):
+    self.drop_path = drop_path
+    self.norm1 = layers.batch_norm(in_ch, rngs=rngs)
+    self.attn = Attention(in_ch, kind, rngs=rngs)
+    self.norm2 = layers.batch_norm(in_ch, rngs=rngs)
+    self.mlp = MixMlp(in_ch, int(in_ch * mlp_ratio), rngs=rngs)
+    self.layer_scale_1 = nnx.Param(jnp.full((in_ch,), 1e-2))
+    self.layer_scale_2 = nnx.Param(jnp.full((in_ch,), 1e-2))
+    self.reduction = (layers.conv(in_ch, out_ch, 1, rngs=rngs)
+                      if in_ch != out_ch else None)
+
+  def __call__(self, x, *, train, key):
+    k1, k2 = layers.split_key(key, 2)
+    eval_stats = not train
+    x = x + layers.drop_path(
+        self.layer_scale_1[...] * self.attn(self.norm1(x, eval_stats)),
+        self.drop_path, k1)
+    x = x + layers.drop_path(
+        self.layer_scale_2[...] * self.mlp(self.norm2(x, eval_stats)),
+        self.drop_path, k2)
+    return x if self.reduction is None else self.reduction(x)
+
+
+def drop_path_rates(drop_path: float, depth: int) -> list[float]:
+  """Per-block stochastic-depth rates, OpenSTL's rule.
+
+  The reference spaces the rates linearly from 0.01 to `drop_path` over the
+  blocks and gives the last block `drop_path` itself, so even drop_path=0
+  drops a little in the first blocks. We keep that rule: the published
+  numbers were trained with it.
+  """
+  rates = [float(r) for r in np.linspace(1e-2, drop_path, depth)]
+  rates[-1] = drop_path
+  return rates
+
+
+class MetaTranslator(nnx.Module):
+  """A stack of gSTA (SimVP v2) or TAU blocks on the stacked latent frames."""
+
+  def __init__(self, channels, hidden, depth, kind, mlp_ratio=8.0, drop_path=0.0,
+               *, rngs):
+    if depth < 2:
+      raise ValueError(f"The {kind} translator needs N_T >= 2, got {depth}.")
+    rates = drop_path_rates(drop_path, depth)
+    widths = [channels] + [hidden] * (depth - 1) + [channels]
+    self.blocks = nnx.List([
+        MetaBlock(widths[i], widths[i + 1], kind, mlp_ratio, rates[i], rngs=rngs)
+        for i in range(depth)])
+
+  def __call__(self, z, *, train=False, key=None):
+    for block, k in zip(self.blocks, layers.split_key(key, len(self.blocks))):
+      z = block(z, train=train, key=k)
+    return z
