@@ -1,0 +1,62 @@
+"""Dataset registry: a config's `data` section to train/val/test sources."""
+from __future__ import annotations
+
+import dataclasses
+
+from stjax.data import mnist, moving_mnist
+from stjax.data.pipeline import Split, eval_batches, train_batches
+
+DATASETS = ("mmnist",)
+
+
+@dataclasses.dataclass
+class Datasets:
+  train: object
+  val: object
+  test: object
+  frame_shape: tuple[int, int, int]  # (H, W, C)
+  generated_train: bool  # an endless generator: no epoch shuffling needed
+  test_description: str
+
+
+def build_datasets(data_cfg) -> Datasets:
+  if data_cfg.name == "mmnist":
+    return _moving_mnist(data_cfg)
+  raise ValueError(f"Unknown dataset {data_cfg.name!r}; choose one of "
+                   f"{DATASETS}.")
+
+
+def _moving_mnist(cfg) -> Datasets:
+  """Train on generated sequences; validate and test on held-out digits.
+
+  The last 10% of the digits never appear in training: validation and the
+  generated test set are drawn from them, so neither tests on seen digits
+  and the 'best' checkpoint is never picked on test data.
+  """
+  digits = mnist.load_digits(cfg.digits_path)
+  held_out = max(1, len(digits) // 10)
+  train_digits, eval_digits = digits[:-held_out], digits[-held_out:]
+  frames = cfg.pre_seq_length + cfg.aft_seq_length
+  gen = dict(num_frames=frames, image_size=cfg.image_size,
+             num_digits=cfg.num_digits)
+  train = moving_mnist.GeneratedMovingMNIST(
+      train_digits, cfg.train_size, seed=cfg.seed, **gen)
+  val = moving_mnist.GeneratedMovingMNIST(
+      eval_digits, cfg.val_size, seed=cfg.seed + 1, **gen)
+  if cfg.test_path:
+    test = moving_mnist.MovingMNISTFile(cfg.test_path, frames)
+    if test.frames.shape[2:] != (cfg.image_size, cfg.image_size):
+      raise ValueError(f"{cfg.test_path} has {test.frames.shape[2:]} frames; "
+                       f"data.image_size is {cfg.image_size}.")
+    description = f"standard test file {cfg.test_path}"
+  else:
+    test = moving_mnist.GeneratedMovingMNIST(
+        eval_digits, cfg.test_size, seed=cfg.seed + 2, **gen)
+    description = ("generated from held-out embedded digits (not comparable "
+                   "with published numbers; set data.test_path)")
+  return Datasets(train, val, test, (cfg.image_size, cfg.image_size, 1),
+                  generated_train=True, test_description=description)
+
+
+__all__ = ["Datasets", "Split", "build_datasets", "eval_batches",
+           "train_batches"]
