@@ -1,0 +1,10 @@
+"""SimVP v2 (gSTA translator) on Moving MNIST, the OpenSTL benchmark setting:
+hid_S 64, hid_T 512, N_S 4, N_T 8, Adam + one-cycle, lr 1e-3, batch 16,
+200 epochs, 10 -> 10 frames. `:smoke` shrinks it for a CPU check."""
+from experiments.configs import base
+
+
+def get_config(arg: str | None = None):
+  c = base.get_base_config()
+  c.model.name = "simvp_gsta"
+  return base.shrink_for_smoke(c) if arg == "smoke" else c

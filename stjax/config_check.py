@@ -1,0 +1,44 @@
+"""Validates a run's config where it enters, with messages that say the fix."""
+from __future__ import annotations
+
+import jax
+
+from stjax.data import DATASETS
+from stjax.metrics import SSIM_MODES  # noqa: F401  (documented choices)
+from stjax.models import MODELS
+from stjax.train.optim import OPTIMIZERS, SCHEDULES
+from stjax.train.step import COMPUTE_DTYPES
+
+
+def _require(ok: bool, message: str) -> None:
+  if not ok:
+    raise ValueError(f"Invalid config: {message}")
+
+
+def validate(config) -> None:
+  d, m, t, o, e = (config.data, config.model, config.train, config.optim,
+                   config.eval)
+  _require(d.name in DATASETS, f"data.name={d.name!r}; choose one of {DATASETS}.")
+  _require(m.name in MODELS, f"model.name={m.name!r}; choose one of {MODELS}.")
+  _require(o.name in OPTIMIZERS,
+           f"optim.name={o.name!r}; choose one of {OPTIMIZERS}.")
+  _require(o.schedule in SCHEDULES,
+           f"optim.schedule={o.schedule!r}; choose one of {SCHEDULES}.")
+  _require(t.compute_dtype in COMPUTE_DTYPES,
+           f"train.compute_dtype={t.compute_dtype!r}; choose one of "
+           f"{tuple(COMPUTE_DTYPES)}.")
+  _require(d.pre_seq_length > 0 and d.aft_seq_length > 0,
+           "data.pre_seq_length and data.aft_seq_length must be positive.")
+  _require(o.lr > 0, f"optim.lr={o.lr} must be positive.")
+  _require(t.epochs > 0, f"train.epochs={t.epochs} must be positive.")
+  devices, processes = jax.device_count(), jax.process_count()
+  for name, size in (("train.batch_size", t.batch_size),
+                     ("eval.batch_size", e.batch_size)):
+    _require(size > 0 and size % devices == 0 and size % processes == 0,
+             f"{name}={size} must be a positive multiple of the {devices} "
+             f"device(s) (and {processes} process(es)) it is split over.")
+  _require(d.train_size >= t.batch_size,
+           f"data.train_size={d.train_size} is smaller than one batch "
+           f"({t.batch_size}); an epoch would have no steps.")
+  _require(t.log_every_steps > 0, "train.log_every_steps must be positive.")
+  _require(t.eval_every_epochs > 0, "train.eval_every_epochs must be positive.")

@@ -1,0 +1,124 @@
+"""The pure, jitted step functions and the state they carry.
+
+A step is a function of pytrees only (TrainState, batch), built once from the
+model's graph definition, so it composes with jit, sharding and orbax. The
+step's randomness is fold_in(state.rng, state.step): nothing but the state
+decides it, so a resumed run draws the same numbers.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from stjax import losses, metrics
+
+COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+class TrainState(flax.struct.PyTreeNode):
+  step: jax.Array            # int32 scalar: optimizer steps taken
+  params: Any                # nnx.State of nnx.Param (float32 master copy)
+  model_state: Any           # nnx.State of the rest (BatchNorm statistics)
+  opt_state: Any
+  rng: jax.Array             # uint32[2], the run's key
+
+  @classmethod
+  def create(cls, model: nnx.Module, tx: optax.GradientTransformation,
+             seed: int):
+    graphdef, params, model_state = nnx.split(model, nnx.Param, ...)
+    state = cls(step=jnp.zeros((), jnp.int32), params=params,
+                model_state=model_state, opt_state=tx.init(params),
+                rng=jax.random.PRNGKey(seed))
+    # Strong types everywhere: a weak-typed leaf (optax's scalar hyper-
+    # parameters) would change type after one step and force a recompile.
+    state = jax.tree.map(lambda x: jnp.array(x, dtype=x.dtype), state)
+    return graphdef, state
+
+
+def _cast_floats(tree, dtype):
+  return jax.tree.map(
+      lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x,
+      tree)
+
+
+def make_forward(graphdef, compute_dtype: str = "float32"):
+  """forward(params, model_state, inputs, train, key) -> (pred f32, new model_state)."""
+  dtype = COMPUTE_DTYPES[compute_dtype]
+
+  def forward(params, model_state, inputs, train, key):
+    if dtype != jnp.float32:
+      params, inputs = _cast_floats(params, dtype), inputs.astype(dtype)
+    model = nnx.merge(graphdef, params, model_state, copy=True)
+    pred = model(inputs, train=train, key=key)
+    new_state = nnx.state(model, nnx.Not(nnx.Param))
+    new_state = jax.tree.map(lambda n, o: n.astype(o.dtype), new_state, model_state)
+    return pred.astype(jnp.float32), new_state
+  return forward
+
+
+def make_loss(loss_cfg):
+  """loss(pred, targets) -> (scalar, dict of its terms)."""
+  def loss(pred, targets):
+    terms = {"mse": losses.mse(pred, targets)}
+    total = terms["mse"]
+    if loss_cfg.ddr_weight:
+      terms["ddr"] = losses.differential_divergence(pred, targets,
+                                                    tau=loss_cfg.ddr_tau)
+      total = total + loss_cfg.ddr_weight * terms["ddr"]
+    return total, terms
+  return loss
+
+
+def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32"):
+  """A jitted train_step(state, batch) -> (state, metrics); state is donated."""
+  forward = make_forward(graphdef, compute_dtype)
+  loss_fn = make_loss(loss_cfg)
+
+  def train_step(state: TrainState, batch):
+    key = jax.random.fold_in(state.rng, state.step)
+
+    def objective(params):
+      pred, model_state = forward(params, state.model_state, batch["inputs"],
+                                  True, key)
+      total, terms = loss_fn(pred, batch["targets"])
+      return total, (model_state, terms)
+
+    (total, (model_state, terms)), grads = jax.value_and_grad(
+        objective, has_aux=True)(state.params)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    new_state = state.replace(step=state.step + 1, params=params,
+                              model_state=model_state, opt_state=opt_state)
+    return new_state, {"loss": total, "grad_norm": optax.global_norm(grads),
+                       **terms}
+
+  return jax.jit(train_step, donate_argnums=0)
+
+
+def make_predict(graphdef, compute_dtype="float32"):
+  forward = make_forward(graphdef, compute_dtype)
+
+  def predict(params, model_state, inputs):
+    return forward(params, model_state, inputs, False, None)[0]
+  return jax.jit(predict)
+
+
+def make_eval_step(graphdef, compute_dtype="float32"):
+  """eval_step(params, model_state, batch) -> masked per-frame metric sums."""
+  forward = make_forward(graphdef, compute_dtype)
+
+  def eval_step(params, model_state, batch):
+    pred = forward(params, model_state, batch["inputs"], False, None)[0]
+    per_frame = metrics.frame_metrics(pred, batch["targets"], "gaussian")
+    per_frame["ssim_openstl"] = metrics.ssim_per_frame(
+        jnp.clip(pred, 0, 1), batch["targets"], "openstl")
+    mask = batch["mask"][:, None]
+    sums = {k: jnp.sum(v * mask, axis=0) for k, v in per_frame.items()}
+    sums["count"] = jnp.sum(batch["mask"])
+    return sums
+  return jax.jit(eval_step)
