@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from stjax.data import mnist, moving_mnist
 from stjax.data.pipeline import Split, eval_batches, train_batches
 
@@ -29,13 +31,19 @@ def build_datasets(data_cfg) -> Datasets:
 def _moving_mnist(cfg) -> Datasets:
   """Train on generated sequences; validate and test on held-out digits.
 
-  The last 10% of the digits never appear in training: validation and the
-  generated test set are drawn from them, so neither tests on seen digits
-  and the 'best' checkpoint is never picked on test data.
+  A fixed random 10% of the digits never appears in training: validation and
+  the generated test set are drawn from it, so neither tests on seen digits
+  and the 'best' checkpoint is never picked on test data. (Random, not the
+  last 10%: digit files are often sorted by class.)
   """
   digits = mnist.load_digits(cfg.digits_path)
+  order = np.random.default_rng(20150101).permutation(len(digits))
   held_out = max(1, len(digits) // 10)
-  train_digits, eval_digits = digits[:-held_out], digits[-held_out:]
+  if len(digits) - held_out < 1:
+    raise ValueError(f"{cfg.digits_path} holds {len(digits)} digit(s); at least "
+                     f"2 are needed (train and held-out).")
+  train_digits = digits[np.sort(order[held_out:])]
+  eval_digits = digits[np.sort(order[:held_out])]
   frames = cfg.pre_seq_length + cfg.aft_seq_length
   gen = dict(num_frames=frames, image_size=cfg.image_size,
              num_digits=cfg.num_digits)

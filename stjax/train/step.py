@@ -94,7 +94,7 @@ def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32"):
     params = optax.apply_updates(state.params, updates)
     new_state = state.replace(step=state.step + 1, params=params,
                               model_state=model_state, opt_state=opt_state)
-    return new_state, {"loss": total, "grad_norm": optax.global_norm(grads),
+    return new_state, {"loss": total, "grad_norm": optax.tree.norm(grads),
                        **terms}
 
   return jax.jit(train_step, donate_argnums=0)

@@ -1,0 +1,31 @@
+import pathlib
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # experiments/ is importable from the tests
+
+FIXTURES = ROOT / "tests" / "fixtures" / "openstl"
+
+
+def tiny_config(model: str = "simvp_gsta"):
+  """A Moving MNIST run small enough for a unit test (seconds per step)."""
+  from experiments.configs.mmnist import simvp_gsta, simvp_incepu, tau
+  module = {"simvp_gsta": simvp_gsta, "simvp_incepu": simvp_incepu,
+            "tau": tau}[model]
+  c = module.get_config("smoke")
+  c.data.image_size = 32
+  c.data.pre_seq_length = c.data.aft_seq_length = 4
+  c.data.train_size, c.data.val_size, c.data.test_size = 16, 8, 8
+  c.data.num_threads = 1
+  c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 4, 16, 2, 2
+  c.train.batch_size, c.eval.batch_size = 4, 4
+  c.train.epochs = 2
+  c.eval.num_pictures = 2
+  return c
+
+
+@pytest.fixture
+def config():
+  return tiny_config()

@@ -1,0 +1,53 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from stjax.models import layers
+
+
+def _reference_conv(x, w, stride, pad, dilation, groups):
+  return jax.lax.conv_general_dilated(
+      x, w, (stride, stride), ((pad, pad), (pad, pad)),
+      rhs_dilation=(dilation, dilation),
+      dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=groups)
+
+
+@pytest.mark.parametrize("cin,cout,k,stride,dilation,groups", [
+    (6, 6, 5, 1, 1, 6),    # depthwise -> shifted sums on CPU
+    (6, 6, 7, 1, 3, 6),    # dilated depthwise (the attention's 7x7, dil. 3)
+    (8, 12, 3, 1, 1, 4),   # grouped -> block-diagonal dense on CPU
+    (5, 7, 1, 1, 1, 1),    # 1x1 -> matmul
+    (5, 7, 3, 2, 1, 1),    # strided
+])
+def test_conv_lowerings_equal_the_plain_grouped_convolution(
+    cin, cout, k, stride, dilation, groups):
+  conv = layers.Conv(cin, cout, k, stride=stride, dilation=dilation,
+                     groups=groups, padding=None if stride == 1 else 1,
+                     rngs=nnx.Rngs(0))
+  x = jax.random.normal(jax.random.key(1), (2, 11, 13, cin))
+  ref = _reference_conv(x, conv.kernel[...], stride, conv.padding, dilation,
+                        groups) + conv.bias[...]
+  np.testing.assert_allclose(conv(x), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_pixel_shuffle_follows_torch_channel_order():
+  x = np.arange(1 * 2 * 3 * 8, dtype=np.float32).reshape(1, 2, 3, 8)
+  y = np.asarray(layers.pixel_shuffle(jnp.asarray(x), 2))
+  assert y.shape == (1, 4, 6, 2)
+  for c in range(2):
+    for i in range(2):
+      for j in range(2):
+        np.testing.assert_array_equal(y[0, i::2, j::2, c], x[0, :, :, c * 4 + i * 2 + j])
+
+
+def test_drop_path_is_identity_in_eval_and_drops_whole_samples_in_training():
+  x = jnp.ones((2000, 3, 3, 2))
+  np.testing.assert_array_equal(layers.drop_path(x, 0.3, None), x)
+  y = np.asarray(layers.drop_path(x, 0.3, jax.random.key(0)))
+  per_sample = y.reshape(2000, -1)
+  kept = per_sample[:, 0] != 0
+  np.testing.assert_allclose(per_sample[kept], 1 / 0.7, rtol=1e-6)
+  assert np.all(per_sample.min(1) == per_sample.max(1))
+  assert abs((per_sample[:, 0] == 0).mean() - 0.3) < 0.04

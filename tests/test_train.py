@@ -1,0 +1,187 @@
+"""The training system: end to end, resume, devices, bad input."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import ROOT, tiny_config
+from stjax.models import build_model
+from stjax.train import mesh as mesh_lib
+from stjax.train.checkpoint import CheckpointError, Checkpoints
+from stjax.train.loop import train_and_evaluate
+from stjax.train.optim import build_optimizer
+from stjax.train.step import TrainState, make_train_step
+
+
+def _final_params(workdir):
+  ckpt = Checkpoints(workdir)
+  c = tiny_config()
+  model = build_model(c.model, in_shape=(4, 32, 32, 1), out_frames=4)
+  tx, _ = build_optimizer(c.optim, 8)
+  _, template = TrainState.create(model, tx, 0)
+  state, meta = ckpt.restore_latest(template)
+  ckpt.close()
+  return state, meta
+
+
+def test_a_run_trains_evaluates_and_writes_everything(tmp_path, config):
+  config.model.name = "tau"
+  config.loss.ddr_weight = 0.1
+  results = train_and_evaluate(config, str(tmp_path))
+  test = results["test"]
+  assert test["num_sequences"] == 8 and len(test["per_frame"]["mse"]) == 4
+  assert 0 < test["mse"] < 1024 and -1 <= test["ssim"] <= 1
+  written = json.loads((tmp_path / "results.json").read_text())
+  assert written["test"]["mse"] == pytest.approx(test["mse"])
+  for name in ("val_step0000004.png", "val_step0000008.gif", "test.png"):
+    assert (tmp_path / "pictures" / name).stat().st_size > 0
+  assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+  logged = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  losses = [r["train/loss"] for r in logged if "train/loss" in r]
+  assert len(losses) == 4 and all(np.isfinite(losses))
+  assert any("val/mse" in r for r in logged) and any("test/mse" in r for r in logged)
+
+
+def test_training_lowers_the_loss_on_moving_mnist(tmp_path, config):
+  config.data.train_size, config.train.epochs = 96, 1
+  config.optim.lr = 3e-3
+  config.train.log_every_steps = 4
+  train_and_evaluate(config, str(tmp_path))
+  logged = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  losses = [r["train/loss"] for r in logged if "train/loss" in r]
+  assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_an_interrupted_run_resumes_to_the_same_parameters(tmp_path, config):
+  config.train.ckpt_every_steps = 3
+  straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+  train_and_evaluate(config, str(straight))
+  config.train.stop_after_step = 5   # killed after step 5; last save at 4 (epoch end)
+  assert train_and_evaluate(config, str(resumed)) == {}
+  assert _final_params(resumed)[1]["step"] == 4  # step 5 is replayed
+  config.train.stop_after_step = 0
+  train_and_evaluate(config, str(resumed))
+  a, meta = _final_params(straight)
+  b, _ = _final_params(resumed)
+  assert meta["step"] == 8
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6, atol=1e-7)
+
+
+def test_a_workdir_of_another_run_is_refused_and_kept(tmp_path, config):
+  config.train.stop_after_step = 1
+  train_and_evaluate(config, str(tmp_path))
+  before = sorted(p.name for p in (tmp_path).rglob("*"))
+  config.model.hid_T = 8
+  with pytest.raises(SystemExit, match="different 'model' configuration"):
+    train_and_evaluate(config, str(tmp_path))
+  assert sorted(p.name for p in (tmp_path).rglob("*")) == before
+
+
+def test_a_corrupt_checkpoint_is_reported_and_not_deleted(tmp_path, config):
+  config.train.stop_after_step, config.train.ckpt_every_steps = 2, 2
+  train_and_evaluate(config, str(tmp_path))
+  step_dir = tmp_path / "checkpoints" / "2"
+  for f in (step_dir / "state").rglob("*"):
+    if f.is_file() and f.stat().st_size > 1000:
+      f.write_bytes(b"\0" * 10)
+  config.train.stop_after_step = 0
+  with pytest.raises(CheckpointError, match="cannot be read.*move that folder aside"):
+    train_and_evaluate(config, str(tmp_path))
+  assert step_dir.is_dir()
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("model.name", "simvp_gst", "model.name='simvp_gst'"),
+    ("train.batch_size", 0, "train.batch_size=0"),
+    ("optim.schedule", "onecycl", "optim.schedule='onecycl'"),
+])
+def test_bad_config_values_get_a_clear_message(tmp_path, config, field, value, message):
+  section, key = field.split(".")
+  setattr(getattr(config, section), key, value)
+  with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+    train_and_evaluate(config, str(tmp_path))
+
+
+def test_bfloat16_compute_keeps_float32_params_and_a_close_loss(config):
+  model = build_model(config.model, in_shape=(4, 32, 32, 1), out_frames=4)
+  tx, _ = build_optimizer(config.optim, 8)
+  graphdef, state = TrainState.create(model, tx, 0)
+  x = jax.random.uniform(jax.random.key(0), (4, 4, 32, 32, 1))
+  batch = {"inputs": x, "targets": x[:, ::-1]}
+  losses = {}
+  for dtype in ("float32", "bfloat16"):
+    step = make_train_step(graphdef, tx, config.loss, dtype)
+    new, m = step(jax.tree.map(jnp.copy, state), batch)
+    losses[dtype] = float(m["loss"])
+    assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(new.params))
+  assert losses["bfloat16"] == pytest.approx(losses["float32"], rel=0.05)
+
+
+_MULTI_DEVICE = r"""
+import jax, jax.numpy as jnp, numpy as np, sys
+sys.path.insert(0, "tests")
+from conftest import tiny_config
+from stjax.models import build_model
+from stjax.train import mesh as mesh_lib
+from stjax.train.optim import build_optimizer
+from stjax.train.step import TrainState, make_train_step
+assert jax.device_count() == 8, jax.devices()
+c = tiny_config(); c.model.drop_path = 0.1   # exercise the rng under sharding
+model = build_model(c.model, in_shape=(4, 32, 32, 1), out_frames=4)
+tx, _ = build_optimizer(c.optim, 8)
+graphdef, state0 = TrainState.create(model, tx, 0)
+rng = np.random.default_rng(0)
+batches = [{k: rng.random((8, 4, 32, 32, 1), dtype=np.float32)
+            for k in ("inputs", "targets")} for _ in range(2)]
+finals = []
+for devices in (jax.devices()[:1], jax.devices()):
+  mesh = mesh_lib.make_mesh(devices)
+  step = make_train_step(graphdef, tx, c.loss)
+  state = mesh_lib.put_replicated(jax.tree.map(jnp.copy, state0), mesh)
+  for b in batches:
+    state, m = step(state, mesh_lib.put_batch(b, mesh))
+  assert len(m["loss"].sharding.device_set) == len(devices)
+  finals.append(jax.device_get(state))
+for a, b in zip(jax.tree.leaves(finals[0]), jax.tree.leaves(finals[1])):
+  np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+print("MULTI_DEVICE_OK")
+"""
+
+
+def test_eight_devices_give_the_single_device_result():
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+             JAX_PLATFORMS="cpu")
+  out = subprocess.run([sys.executable, "-c", _MULTI_DEVICE], cwd=ROOT, env=env,
+                       capture_output=True, text=True, check=False)
+  assert "MULTI_DEVICE_OK" in out.stdout, out.stderr[-3000:]
+
+
+def test_the_main_command_runs_the_smoke_config(tmp_path):
+  out = subprocess.run(
+      [sys.executable, "-m", "experiments.main",
+       "--config=experiments/configs/mmnist/simvp_incepu.py:smoke",
+       f"--workdir={tmp_path}", "--config.train.epochs=1",
+       "--config.data.train_size=16", "--config.data.val_size=8",
+       "--config.data.test_size=8"],
+      cwd=ROOT, capture_output=True, text=True, check=False)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert "epoch 1/1 step 2 | train loss" in out.stdout
+  assert "test (8 sequences" in out.stdout
+  assert (tmp_path / "results.json").exists()
+
+
+def test_a_config_typo_on_the_command_line_fails_before_training(tmp_path):
+  out = subprocess.run(
+      [sys.executable, "-m", "experiments.main",
+       "--config=experiments/configs/mmnist/tau.py:smoke",
+       f"--workdir={tmp_path}", "--config.train.epochz=1"],
+      cwd=ROOT, capture_output=True, text=True, check=False)
+  assert out.returncode != 0 and "epochz" in out.stderr
+  assert not (tmp_path / "checkpoints").exists()
