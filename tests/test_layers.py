@@ -51,3 +51,16 @@ def test_drop_path_is_identity_in_eval_and_drops_whole_samples_in_training():
   np.testing.assert_allclose(per_sample[kept], 1 / 0.7, rtol=1e-6)
   assert np.all(per_sample.min(1) == per_sample.max(1))
   assert abs((per_sample[:, 0] == 0).mean() - 0.3) < 0.04
+
+
+def test_initialisations_follow_the_reference():
+  rngs = nnx.Rngs(0)
+  torch_default = layers.Conv(64, 32, 3, rngs=rngs)
+  bound = 1 / np.sqrt(64 * 9)
+  k = np.asarray(torch_default.kernel[...])
+  assert np.abs(k).max() <= bound and np.abs(k).max() > 0.9 * bound
+  trunc = np.asarray(layers.Conv(64, 256, 3, rngs=rngs, init="trunc_normal").kernel[...])
+  assert np.abs(trunc).max() <= 0.04 + 1e-6 and abs(trunc.std() - 0.0176) < 0.002
+  fan_out = layers.Conv(256, 256, 3, groups=256, rngs=rngs, init="fan_out")
+  assert abs(np.asarray(fan_out.kernel[...]).std() - np.sqrt(2 / 9)) < 0.05
+  assert not np.asarray(fan_out.bias[...]).any()

@@ -170,8 +170,10 @@ def check_fixture(path) -> dict[str, float]:
   """Relative error of every output of one fixture."""
   cfg, arrays = read_fixture(path)
   model = cfg.get("model", "")
-  if model == "SimVP":
-    return _check_simvp(cfg, arrays)
+  # Full float32 matmuls: TF32 on GPUs would blur a 1e-4 comparison.
+  with jax.default_matmul_precision("highest"):
+    if model == "SimVP":
+      return _check_simvp(cfg, arrays)
   raise ValueError(f"{path}: model {model!r} is not supported by the importer "
                    f"yet (supported: SimVP with IncepU, gSTA, TAU).")
 

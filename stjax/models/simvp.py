@@ -24,7 +24,8 @@ class ConvSC(nnx.Module):
     padding = (kernel - stride + 1) // 2
     self.up = up
     self.conv = layers.conv(in_ch, out_ch * 4 if up else out_ch, kernel,
-                            stride=stride, padding=padding, rngs=rngs)
+                            stride=stride, padding=padding, rngs=rngs,
+                            init="trunc_normal")
     self.norm = layers.group_norm(out_ch, 2, rngs=rngs)
 
   def __call__(self, x):

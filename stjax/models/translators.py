@@ -77,6 +77,10 @@ class IncepU(nnx.Module):
 
 
 # ------------------------------------------------------------ gSTA / TAU ----
+# Initialisation as the reference's blocks: fan-out normal convs, truncated
+# normal (0.02) linears.
+_TRUNC = nnx.initializers.truncated_normal(0.02)
+
 
 class LargeKernelGate(nnx.Module):
   """Large-kernel attention (kernel 21 = depthwise 5x5 + depthwise 7x7 dil. 3).
@@ -90,17 +94,17 @@ class LargeKernelGate(nnx.Module):
     self.kind = kind
     d_k = 2 * dilation - 1
     dd_k = kernel // dilation + ((kernel // dilation) % 2 - 1)
-    self.conv0 = layers.conv(dim, dim, d_k, groups=dim, rngs=rngs)
+    self.conv0 = layers.conv(dim, dim, d_k, groups=dim, rngs=rngs, init="fan_out")
     self.conv_spatial = layers.conv(dim, dim, dd_k, dilation=dilation,
                                     padding=dilation * (dd_k - 1) // 2,
-                                    groups=dim, rngs=rngs)
+                                    groups=dim, rngs=rngs, init="fan_out")
     if kind == "gsta":
-      self.conv1 = layers.conv(dim, 2 * dim, 1, rngs=rngs)
+      self.conv1 = layers.conv(dim, 2 * dim, 1, rngs=rngs, init="fan_out")
     else:
       reduction = max(dim // 16, 4)
-      self.conv1 = layers.conv(dim, dim, 1, rngs=rngs)
-      self.fc1 = nnx.Linear(dim, dim // reduction, use_bias=False, rngs=rngs)
-      self.fc2 = nnx.Linear(dim // reduction, dim, use_bias=False, rngs=rngs)
+      self.conv1 = layers.conv(dim, dim, 1, rngs=rngs, init="fan_out")
+      self.fc1 = nnx.Linear(dim, dim // reduction, use_bias=False, kernel_init=_TRUNC, rngs=rngs)
+      self.fc2 = nnx.Linear(dim // reduction, dim, use_bias=False, kernel_init=_TRUNC, rngs=rngs)
 
   def __call__(self, u):
     attn = self.conv1(self.conv_spatial(self.conv0(u)))
@@ -116,9 +120,9 @@ class Attention(nnx.Module):
   """z + proj_2(gate(GELU(proj_1(z))))."""
 
   def __init__(self, dim, kind, *, rngs):
-    self.proj_1 = layers.conv(dim, dim, 1, rngs=rngs)
+    self.proj_1 = layers.conv(dim, dim, 1, rngs=rngs, init="fan_out")
     self.gate = LargeKernelGate(dim, kind, rngs=rngs)
-    self.proj_2 = layers.conv(dim, dim, 1, rngs=rngs)
+    self.proj_2 = layers.conv(dim, dim, 1, rngs=rngs, init="fan_out")
 
   def __call__(self, z):
     return z + self.proj_2(self.gate(layers.gelu(self.proj_1(z))))
@@ -128,9 +132,9 @@ class MixMlp(nnx.Module):
   """1x1 -> depthwise 3x3 -> GELU -> 1x1."""
 
   def __init__(self, dim, hidden, *, rngs):
-    self.fc1 = layers.conv(dim, hidden, 1, rngs=rngs)
-    self.dwconv = layers.conv(hidden, hidden, 3, groups=hidden, rngs=rngs)
-    self.fc2 = layers.conv(hidden, dim, 1, rngs=rngs)
+    self.fc1 = layers.conv(dim, hidden, 1, rngs=rngs, init="fan_out")
+    self.dwconv = layers.conv(hidden, hidden, 3, groups=hidden, rngs=rngs, init="fan_out")
+    self.fc2 = layers.conv(hidden, dim, 1, rngs=rngs, init="fan_out")
 
   def __call__(self, x):
     return self.fc2(layers.gelu(self.dwconv(self.fc1(x))))

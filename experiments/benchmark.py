@@ -1,0 +1,141 @@
+"""Speed, memory and size of a config's model, measured the same way everywhere.
+
+  python -m experiments.benchmark --config=experiments/configs/mmnist/tau.py \
+      --batch_sizes=1,16 --steps=10 [--json=bench.json]
+
+For each batch size: compile time of the train step (separate from running
+it), steady-state training and inference throughput (sequences/s, after one
+warm-up call, timed to block_until_ready), peak device memory (the
+allocator's peak where the backend reports it, else XLA's compile-time
+estimate of the train step, marked "est."), parameters, and FLOPs per
+sequence from XLA's cost analysis of inference at batch 1. XLA counts a
+multiply-add as 2 FLOPs; the field's tables (fvcore) count it as 1, so the
+table also shows FLOPs / 2 as "MACs" for comparison.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.",
+                                          lock_config=True)
+_BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1", "16"], "Global batch sizes.")
+_STEPS = flags.DEFINE_integer("steps", 10, "Timed steps per measurement.")
+_JSON = flags.DEFINE_string("json", None, "Also write the results here.")
+flags.mark_flags_as_required(["config"])
+
+
+def _cost_flops(compiled) -> float | None:
+  cost = compiled.cost_analysis()
+  if isinstance(cost, (list, tuple)):
+    cost = cost[0] if cost else None
+  return float(cost["flops"]) if cost and "flops" in cost else None
+
+
+def _peak_memory(compiled) -> tuple[float | None, str]:
+  import jax  # pylint: disable=import-outside-toplevel
+  stats = jax.devices()[0].memory_stats() or {}
+  if "peak_bytes_in_use" in stats:
+    return stats["peak_bytes_in_use"] / 2**20, "measured"
+  mem = compiled.memory_analysis()
+  if mem is None:
+    return None, "n/a"
+  total = (mem.argument_size_in_bytes + mem.output_size_in_bytes +
+           mem.temp_size_in_bytes - mem.alias_size_in_bytes)
+  return total / 2**20, "est."
+
+
+def benchmark(config, batch_sizes, steps):
+  import jax  # pylint: disable=import-outside-toplevel
+  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+  from stjax.models import build_model  # pylint: disable=import-outside-toplevel
+  from stjax.train import mesh as mesh_lib  # pylint: disable=import-outside-toplevel
+  from stjax.train.optim import build_optimizer  # pylint: disable=import-outside-toplevel
+  from stjax.train.step import TrainState, make_predict, make_train_step  # pylint: disable=import-outside-toplevel
+
+  d = config.data
+  in_shape = (d.pre_seq_length, d.image_size, d.image_size, 1)
+  mesh = mesh_lib.make_mesh()
+  rows = []
+  for batch in batch_sizes:
+    model = build_model(config.model, in_shape=in_shape,
+                        out_frames=d.aft_seq_length, seed=config.seed)
+    tx, _ = build_optimizer(config.optim, 1000)
+    graphdef, state = TrainState.create(model, tx, config.seed)
+    params = sum(x.size for x in jax.tree.leaves(state.params))
+    state = mesh_lib.put_replicated(state, mesh)
+    key = jax.random.key(0)
+    data = {"inputs": jax.random.uniform(key, (batch, *in_shape)),
+            "targets": jax.random.uniform(key, (batch, d.aft_seq_length,
+                                                *in_shape[1:]))}
+    data = mesh_lib.put_batch(jax.device_get(data), mesh)
+    train_step = make_train_step(graphdef, tx, config.loss,
+                                 config.train.compute_dtype)
+    t0 = time.perf_counter()
+    compiled = train_step.lower(state, data).compile()
+    compile_s = time.perf_counter() - t0
+    memory, memory_kind = _peak_memory(compiled)
+    state, m = compiled(state, data)  # warm-up
+    jax.block_until_ready(m)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+      state, m = compiled(state, data)
+    jax.block_until_ready((state, m))
+    train_rate = steps * batch / (time.perf_counter() - t0)
+
+    predict = make_predict(graphdef, config.train.compute_dtype)
+    t0 = time.perf_counter()
+    infer = predict.lower(state.params, state.model_state, data["inputs"]).compile()
+    infer_compile_s = time.perf_counter() - t0
+    jax.block_until_ready(infer(state.params, state.model_state, data["inputs"]))
+    t0 = time.perf_counter()
+    for _ in range(steps):
+      out = infer(state.params, state.model_state, data["inputs"])
+    jax.block_until_ready(out)
+    infer_rate = steps * batch / (time.perf_counter() - t0)
+    if memory_kind == "measured":
+      memory, memory_kind = _peak_memory(compiled)
+    one = jax.tree.map(lambda x: x[:1], jax.device_get(data["inputs"]))
+    flops = _cost_flops(predict.lower(jax.device_get(state.params),
+                                      jax.device_get(state.model_state),
+                                      jnp.asarray(one)).compile())
+    rows.append({
+        "model": config.model.name, "batch": batch,
+        "device": f"{jax.device_count()}x {jax.devices()[0].device_kind}",
+        "compute_dtype": config.train.compute_dtype,
+        "train_compile_s": round(compile_s, 2),
+        "infer_compile_s": round(infer_compile_s, 2),
+        "train_seq_per_s": round(train_rate, 2),
+        "infer_seq_per_s": round(infer_rate, 2),
+        "peak_memory_mib": None if memory is None else round(memory, 1),
+        "peak_memory_kind": memory_kind,
+        "params_m": round(params / 1e6, 3),
+        "gflops_per_seq": None if flops is None else round(flops / 1e9, 2),
+        "gmacs_per_seq": None if flops is None else round(flops / 2e9, 2),
+    })
+  return rows
+
+
+def format_table(rows) -> str:
+  cols = list(rows[0])
+  lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+  lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
+  return "\n".join(lines)
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  rows = benchmark(_CONFIG.value, [int(b) for b in _BATCH_SIZES.value],
+                   _STEPS.value)
+  print(format_table(rows))
+  if _JSON.value:
+    with open(_JSON.value, "w", encoding="utf-8") as f:
+      json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+  app.run(main)

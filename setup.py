@@ -1,0 +1,19 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="stjax",
+    version="0.1.0",
+    description="Spatiotemporal predictive learning in JAX/Flax: SimVP, TAU "
+                "and friends, faithful to OpenSTL and faster.",
+    packages=find_packages(include=["stjax", "stjax.*", "experiments",
+                                    "experiments.*"]),
+    package_data={"stjax.data": ["assets/*.npz", "assets/*.md"]},
+    python_requires=">=3.10",
+    install_requires=[
+        "jax>=0.10.2,<0.11", "flax>=0.12.8,<0.13", "optax>=0.2.8,<0.3",
+        "orbax-checkpoint>=0.12.8,<0.13", "grain>=0.2.18,<0.3",
+        "ml_collections>=1.1", "absl-py>=2.1", "numpy>=2.0", "pillow>=10",
+        "tqdm>=4.66", "tensorboardX>=2.6",
+    ],
+    extras_require={"test": ["pytest>=8", "scikit-image>=0.24"]},
+)
