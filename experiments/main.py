@@ -26,10 +26,11 @@ def main(argv):
   import jax  # pylint: disable=import-outside-toplevel
   if _DISTRIBUTED.value:
     jax.distributed.initialize()
+  from stjax.train.checkpoint import CheckpointError  # pylint: disable=import-outside-toplevel
   from stjax.train.loop import train_and_evaluate  # pylint: disable=import-outside-toplevel
   try:
     train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (ValueError, FileNotFoundError) as e:
+  except (ValueError, FileNotFoundError, CheckpointError) as e:
     raise SystemExit(f"error: {e}") from None
 
 

@@ -14,6 +14,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 from tqdm import tqdm
 
 from stjax import viz
@@ -70,15 +71,20 @@ def evaluate(eval_step, state, source, split, config, mesh, limit=None):
 
 
 def _pictures(predict, state, source, split, config, mesh, stem):
-  if not config.eval.num_pictures or jax.process_index() != 0:
+  """Draws the first evaluation batch; every process joins, process 0 writes."""
+  if not config.eval.num_pictures:
     return
-  n = config.eval.batch_size
-  batch = next(eval_batches(source, split, batch_size=n, num_threads=1,
+  batch = next(eval_batches(source, split, batch_size=config.eval.batch_size,
+                            num_threads=1, process_index=jax.process_index(),
                             process_count=jax.process_count()))
-  pred = jax.device_get(predict(state.params, state.model_state,
-                                mesh_lib.put_batch(batch, mesh)["inputs"]))
-  viz.save_predictions(stem, batch["inputs"], batch["targets"], pred,
-                       max_sequences=config.eval.num_pictures)
+  pred = predict(state.params, state.model_state,
+                 mesh_lib.put_batch(batch, mesh)["inputs"])
+  pred = multihost_utils.process_allgather(pred, tiled=True)
+  if jax.process_index() == 0:  # its records are the first of the batch
+    local = len(batch["inputs"])
+    viz.save_predictions(stem, batch["inputs"], batch["targets"],
+                         np.asarray(pred)[:local],
+                         max_sequences=config.eval.num_pictures)
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
