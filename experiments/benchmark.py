@@ -8,7 +8,8 @@ it), steady-state training and inference throughput (sequences/s, after one
 warm-up call, timed to block_until_ready), peak device memory (the
 allocator's peak where the backend reports it, else XLA's compile-time
 estimate of the train step, marked "est."), parameters, and FLOPs per
-sequence from XLA's cost analysis of inference at batch 1. XLA counts a
+sequence from XLA's cost analysis of inference at batch 1, traced with plain
+grouped convolutions (the CPU rewrites would count zero blocks). XLA counts a
 multiply-add as 2 FLOPs; the field's tables (fvcore) count it as 1, so the
 table also shows FLOPs / 2 as "MACs" for comparison.
 """
@@ -51,7 +52,7 @@ def _peak_memory(compiled) -> tuple[float | None, str]:
 def benchmark(config, batch_sizes, steps):
   import jax  # pylint: disable=import-outside-toplevel
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
-  from stjax.models import build_model  # pylint: disable=import-outside-toplevel
+  from stjax.models import build_model, layers  # pylint: disable=import-outside-toplevel
   from stjax.train import mesh as mesh_lib  # pylint: disable=import-outside-toplevel
   from stjax.train.optim import build_optimizer  # pylint: disable=import-outside-toplevel
   from stjax.train.step import TrainState, make_predict, make_train_step  # pylint: disable=import-outside-toplevel
@@ -99,9 +100,10 @@ def benchmark(config, batch_sizes, steps):
     if memory_kind == "measured":
       memory, memory_kind = _peak_memory(compiled)
     one = jax.tree.map(lambda x: x[:1], jax.device_get(data["inputs"]))
-    flops = _cost_flops(predict.lower(jax.device_get(state.params),
-                                      jax.device_get(state.model_state),
-                                      jnp.asarray(one)).compile())
+    with layers.plain_convolutions():  # count the model, not a CPU rewrite
+      flops = _cost_flops(make_predict(graphdef).lower(
+          jax.device_get(state.params), jax.device_get(state.model_state),
+          jnp.asarray(one)).compile())
     rows.append({
         "model": config.model.name, "batch": batch,
         "device": f"{jax.device_count()}x {jax.devices()[0].device_kind}",

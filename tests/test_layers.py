@@ -64,3 +64,19 @@ def test_initialisations_follow_the_reference():
   fan_out = layers.Conv(256, 256, 3, groups=256, rngs=rngs, init="fan_out")
   assert abs(np.asarray(fan_out.kernel[...]).std() - np.sqrt(2 / 9)) < 0.05
   assert not np.asarray(fan_out.bias[...]).any()
+
+
+def test_plain_convolutions_count_grouped_flops_without_the_cpu_rewrite():
+  conv = layers.Conv(64, 64, 3, groups=8, rngs=nnx.Rngs(0))
+  x = jnp.ones((1, 8, 8, 64))
+  def flops():
+    cost = jax.jit(lambda x: conv(x)).lower(x).compile().cost_analysis()
+    return (cost[0] if isinstance(cost, (list, tuple)) else cost)["flops"]
+  rewritten = flops()
+  with layers.plain_convolutions():
+    plain = flops()
+  # 2 FLOPs per in-bounds tap (22 of the 24 taps per axis on 8 pixels with
+  # padding 1) per output channel per C_in / groups, plus the bias adds.
+  assert plain == 2 * 64 * 8 * 22 * 22 + 8 * 8 * 64
+  assert rewritten > 4 * plain
+  np.testing.assert_allclose(conv(x), jax.jit(lambda x: conv(x))(x), rtol=1e-6)

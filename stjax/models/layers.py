@@ -6,6 +6,8 @@ reproduce its outputs exactly.
 """
 from __future__ import annotations
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,6 +15,21 @@ from flax import nnx
 
 
 INITS = ("torch", "trunc_normal", "fan_out")
+_CPU_REWRITES = [True]  # read at trace time by Conv
+
+
+@contextlib.contextmanager
+def plain_convolutions():
+  """Traces Conv as plain (grouped) convolutions on every backend.
+
+  For counting FLOPs: the CPU rewrites change the arithmetic XLA sees (a
+  block-diagonal kernel multiplies its zero blocks too).
+  """
+  _CPU_REWRITES[0] = False
+  try:
+    yield
+  finally:
+    _CPU_REWRITES[0] = True
 
 
 def _kernel_init(init: str, fan_in: int, fan_out: int):
@@ -65,7 +82,7 @@ class Conv(nnx.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     w = self.kernel[...].astype(x.dtype)
     k, _, cin_g, cout = w.shape
-    cpu = jax.default_backend() == "cpu"
+    cpu = jax.default_backend() == "cpu" and _CPU_REWRITES[0]
     if k == 1 and self.stride == 1 and self.groups == 1 and self.padding == 0:
       y = x @ w[0, 0]  # a 1x1 conv is a matmul; XLA CPU's conv path is 10x slower
     elif cpu and self.groups > 1 and cin_g == 1 and cout == self.groups and self.stride == 1:
