@@ -4,7 +4,6 @@ from __future__ import annotations
 import jax
 
 from stjax.data import DATASETS
-from stjax.metrics import SSIM_MODES  # noqa: F401  (documented choices)
 from stjax.models import MODELS
 from stjax.train.optim import OPTIMIZERS, SCHEDULES
 from stjax.train.step import COMPUTE_DTYPES
