@@ -9,6 +9,7 @@ batch (multi-host data parallelism).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Iterator
 
 import grain
@@ -43,11 +44,13 @@ class _EndlessShuffled:
   def __init__(self, n: int, seed: int, shuffle: bool):
     self.n, self.seed, self.shuffle = n, seed, shuffle
 
+  @functools.lru_cache(maxsize=2)  # one permutation per epoch, not per record
+  def _permutation(self, epoch: int) -> np.ndarray:
+    return np.random.default_rng([self.seed, epoch]).permutation(self.n)
+
   def __call__(self, i: int) -> int:
     epoch, pos = divmod(i, self.n)
-    if not self.shuffle:
-      return pos
-    return int(np.random.default_rng([self.seed, epoch]).permutation(self.n)[pos])
+    return int(self._permutation(epoch)[pos]) if self.shuffle else pos
 
 
 def train_batches(source, split: Split, *, batch_size: int, start_step: int,

@@ -45,8 +45,7 @@ class Checkpoints:
     self.latest.wait_until_finished()
     self.best.wait_until_finished()
 
-  def _restore(self, manager, directory, template):
-    step = manager.latest_step()
+  def _restore(self, manager, directory, template, step):
     if step is None:
       return None
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template)
@@ -63,17 +62,13 @@ class Checkpoints:
 
   def restore_latest(self, template):
     """(state, meta) of the newest checkpoint, or None for a fresh run."""
-    return self._restore(self.latest, self.latest_dir, template)
+    return self._restore(self.latest, self.latest_dir, template,
+                         self.latest.latest_step())
 
   def restore_best(self, template):
     """(state, meta) with the lowest validation MSE, or None."""
-    step = self.best.best_step()
-    if step is None:
-      return None
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template)
-    out = self.best.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
-    return out["state"], out["meta"]
+    return self._restore(self.best, self.best_dir, template,
+                         self.best.best_step())
 
   def close(self) -> None:
     self.wait()
