@@ -27,3 +27,22 @@ def differential_divergence(pred: jax.Array, target: jax.Array, tau: float = 0.1
   p = jax.nn.softmax(gap_p / tau, axis=-1)
   q = jax.nn.softmax(gap_t / tau, axis=-1)
   return jnp.mean(p * jnp.log(p / (q + eps) + eps))
+
+
+def decoupling(delta_c: jax.Array, delta_m: jax.Array) -> jax.Array:
+  """PredRNN-V2's memory decoupling (Wang et al. 2022, Eq. 6) for one layer
+  and step: the mean over batch and channels of |cos| between the (adapted)
+  increments of the two memories, each channel flattened over H*W.
+
+  Inputs are (B, H, W, C). As the reference, each is L2-normalised (eps
+  1e-12) before the cosine (eps 1e-8).
+  """
+  def unit(x):
+    x = x.astype(jnp.float32)
+    x = x.reshape(x.shape[0], -1, x.shape[-1])              # (B, HW, C)
+    norm = jnp.sqrt(jnp.sum(jnp.square(x), axis=1, keepdims=True))
+    return x / jnp.maximum(norm, 1e-12)
+  a, b = unit(delta_c), unit(delta_m)
+  dot = jnp.sum(a * b, axis=1)
+  norms = jnp.sqrt(jnp.sum(a * a, axis=1) * jnp.sum(b * b, axis=1))
+  return jnp.mean(jnp.abs(dot / jnp.maximum(norms, 1e-8)))

@@ -23,7 +23,10 @@ import numpy as np
 from flax import nnx
 
 from stjax import losses
+from stjax.models import RECURRENT
+from stjax.models.recurrent import RecurrentNet, patchify
 from stjax.models.simvp import SimVP
+from stjax.train.sampling import weights_from_mask
 
 TOLERANCE = 1e-4
 
@@ -39,6 +42,23 @@ _SIMVP_RENAMES = (
     (r"\.gate\.fc\.2\.", ".gate.fc2."),
     (r"\.mlp\.dwconv\.dwconv\.", ".mlp.dwconv."),
 )
+_RECURRENT_RENAMES = (
+    (r"^cell_list\.", "cells."),
+    (r"^stlstm_layer\.", "cells."),          # MIM's ST-LSTM and MIM blocks
+    (r"^stlstm_layer_diff\.", "mim_n."),     # MIM-N
+    (r"^gradient_highway\.", "ghu."),
+    # A MIM block's own MIM-S parameters sit at the block's top level there.
+    (r"^cells\.(\d+)\.(conv_h_concat|conv_x_concat|ct_weight|oc_weight)",
+     r"cells.\1.mim_s.\2"),
+    (r"\.(\w+)\.0\.weight$", r".\1.conv.weight"),   # nn.Sequential(conv, LayerNorm)
+    (r"\.(\w+)\.1\.(weight|bias)$", r".\1.norm.\2"),
+)
+# Reference tensors its forward pass never reads, so stjax has no place for them.
+_RECURRENT_UNUSED = {
+    "ConvLSTM": r"^cell_list\.\d+\.(conv_o|conv_last)\.",
+    "PredRNNpp": r"^cell_list\.\d+\.conv_o\.",
+    "MIM": r"^stlstm_layer_diff\.\d+\.conv_last\.",
+}
 _LEAF_RENAMES = {"running_mean": ("mean",), "running_var": ("var",),
                  "weight": ("kernel", "scale"), "bias": ("bias",)}
 _SKIPPED = ("num_batches_tracked",)
@@ -47,25 +67,31 @@ _SKIPPED = ("num_batches_tracked",)
 def _torch_to_flax(value: np.ndarray) -> np.ndarray:
   if value.ndim == 4:  # conv (O, I/groups, kH, kW) -> (kH, kW, I/groups, O)
     return value.transpose(2, 3, 1, 0)
+  if value.ndim == 3:  # per-element (C, H, W): LayerNorm, MIM peepholes
+    return value.transpose(1, 2, 0)
   if value.ndim == 2:  # Linear (out, in) -> (in, out)
     return value.T
   return value
 
 
-def import_state_dict(model: nnx.Module, state_dict: dict[str, np.ndarray],
-                      renames=_SIMVP_RENAMES) -> None:
+def import_state_dict(model: nnx.Module, state_dict: dict[str, np.ndarray]) -> None:
   """Loads a PyTorch state_dict into `model` in place.
 
   Every stjax parameter and statistic must be set exactly once with a matching
   shape, and every reference tensor must find a home; anything else raises,
   naming the tensor, so a wrong configuration can't import silently.
   """
+  if isinstance(model, RecurrentNet):
+    renames = _RECURRENT_RENAMES
+    unused = _RECURRENT_UNUSED.get(type(model).__name__)
+  else:
+    renames, unused = _SIMVP_RENAMES, None
   _, state = nnx.split(model)
   targets = {".".join(map(str, path)): var
              for path, var in nnx.to_flat_state(state)}
   filled = set()
   for name, value in state_dict.items():
-    if name.rsplit(".", 1)[-1] in _SKIPPED:
+    if name.rsplit(".", 1)[-1] in _SKIPPED or (unused and re.match(unused, name)):
       continue
     path = name
     for pattern, repl in renames:
@@ -156,6 +182,44 @@ def _check_simvp(cfg, arrays) -> dict[str, float]:
   return {k: relative_error(ours[k], refs[k]) for k in refs}
 
 
+def _recurrent_from_config(cfg) -> RecurrentNet:
+  t, c, h, w = cfg["in_shape"]
+  if cfg.get("stride", 1) != 1:
+    raise ValueError(f"stride={cfg['stride']}: stjax's cells keep the state "
+                     f"size, stride 1 only.")
+  return RECURRENT[cfg["model"]](
+      in_shape=(cfg["pre_seq_length"], h, w, c),
+      out_frames=cfg["aft_seq_length"], num_hidden=cfg["num_hidden"],
+      filter_size=cfg["filter_size"], patch_size=cfg["patch_size"],
+      layer_norm=bool(cfg["layer_norm"]), rngs=nnx.Rngs(0))
+
+
+def _check_recurrent(cfg, arrays) -> dict[str, float]:
+  model = _recurrent_from_config(cfg)
+  import_state_dict(model, {k.removeprefix("param/"): v for k, v in arrays.items()
+                            if k.startswith("param/")})
+  frames = jnp.asarray(_nchw_to_nhwc(arrays["input/frames"]), jnp.float32)
+  p, pre = cfg["patch_size"], cfg["pre_seq_length"]
+  beta = cfg.get("decouple_beta", 0.1)
+  rollout = jax.jit(lambda m, f, w: m.rollout(f, w))
+  errors = {"frames_patched": relative_error(patchify(frames, p),
+                                             arrays["input/frames_patched"])}
+  for tag in ("zeros", "random"):
+    mask = np.asarray(arrays[f"output/mask_{tag}"])
+    per_step = mask[:, :, :1, :1, :1]
+    if not np.all(mask == per_step):
+      raise ValueError(f"mask_{tag} varies within a frame; stjax's true-frame "
+                       f"weights are per sequence and step.")
+    weights = weights_from_mask(per_step[:, :, 0, 0, 0], pre,
+                                bool(cfg.get("reverse_scheduled_sampling", 0)))
+    preds, aux = rollout(model, frames, weights)
+    loss = losses.mse(preds, frames[:, 1:]) + beta * aux.get("decouple", 0.0)
+    errors[f"next_frames_{tag}"] = relative_error(
+        patchify(preds, p), arrays[f"output/next_frames_{tag}"])
+    errors[f"loss_{tag}"] = relative_error(loss, arrays[f"output/loss_{tag}"])
+  return errors
+
+
 def relative_error(ours, ref) -> float:
   ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
   if ours.shape != ref.shape:
@@ -174,8 +238,11 @@ def check_fixture(path) -> dict[str, float]:
   with jax.default_matmul_precision("highest"):
     if model == "SimVP":
       return _check_simvp(cfg, arrays)
+    if model in RECURRENT:
+      return _check_recurrent(cfg, arrays)
   raise ValueError(f"{path}: model {model!r} is not supported by the importer "
-                   f"yet (supported: SimVP with IncepU, gSTA, TAU).")
+                   f"(supported: SimVP with IncepU, gSTA, TAU; "
+                   f"{', '.join(RECURRENT)}).")
 
 
 def main(argv: list[str]) -> int:

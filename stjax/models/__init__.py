@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from flax import nnx
 
+from stjax.models.recurrent import (MIM, ConvLSTM, PredRNN, PredRNNpp,
+                                    PredRNNv2)
 from stjax.models.simvp import SimVP
 
 # SimVP v1 / v2 and TAU share one architecture and differ by translator.
 _SIMVP_TRANSLATORS = {"simvp_incepu": "incepu", "simvp_gsta": "gsta",
                       "tau": "tau"}
-MODELS = tuple(_SIMVP_TRANSLATORS)
+RECURRENT = {"convlstm": ConvLSTM, "predrnn": PredRNN, "predrnnpp": PredRNNpp,
+             "predrnnv2": PredRNNv2, "mim": MIM}
+MODELS = tuple(_SIMVP_TRANSLATORS) + tuple(RECURRENT)
 
 
 def build_model(model_cfg, *, in_shape, out_frames, seed: int = 0) -> nnx.Module:
@@ -23,4 +27,15 @@ def build_model(model_cfg, *, in_shape, out_frames, seed: int = 0) -> nnx.Module
                  spatio_kernel_dec=model_cfg.spatio_kernel_dec,
                  mlp_ratio=model_cfg.mlp_ratio, drop_path=model_cfg.drop_path,
                  rngs=nnx.Rngs(seed))
+  if name in RECURRENT:
+    return RECURRENT[name](
+        in_shape=in_shape, out_frames=out_frames,
+        num_hidden=tuple(model_cfg.num_hidden),
+        filter_size=model_cfg.filter_size, patch_size=model_cfg.patch_size,
+        layer_norm=model_cfg.layer_norm, remat=model_cfg.remat,
+        legacy=model_cfg.legacy_openstl, rngs=nnx.Rngs(seed))
   raise ValueError(f"Unknown model {name!r}; choose one of {MODELS}.")
+
+
+def is_recurrent(model: nnx.Module) -> bool:
+  return getattr(model, "recurrent", False)

@@ -14,7 +14,7 @@ import numpy as np
 from flax import nnx
 
 
-INITS = ("torch", "trunc_normal", "fan_out")
+INITS = ("torch", "trunc_normal", "fan_out", "ghu")
 _CPU_REWRITES = [True]  # read at trace time by Conv
 
 
@@ -37,13 +37,17 @@ def _kernel_init(init: str, fan_in: int, fan_out: int):
 
   torch: PyTorch's Conv2d default, U(+-1/sqrt(fan_in)) for kernel and bias;
   trunc_normal: std 0.02 (SimVP's ConvSC); fan_out: N(0, 2/fan_out) (the
-  gSTA/TAU blocks), the last two with zero bias.
+  gSTA/TAU blocks); ghu: U(+-0.001) (PredRNN++'s highway); all but torch
+  with zero bias.
   """
   if init == "torch":
     bound = 1.0 / np.sqrt(fan_in)
     k = lambda key, shape, dtype: jax.random.uniform(key, shape, dtype, -bound, bound)
     return k, k
   zeros = nnx.initializers.zeros_init()
+  if init == "ghu":  # PredRNN++'s gradient highway: U(+-0.001)
+    return (lambda key, shape, dtype:
+            jax.random.uniform(key, shape, dtype, -1e-3, 1e-3)), zeros
   if init == "trunc_normal":
     return nnx.initializers.truncated_normal(0.02), zeros
   if init == "fan_out":

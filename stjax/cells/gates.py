@@ -1,0 +1,55 @@
+"""The gate convolution every cell is built from.
+
+A bias-free convolution producing several gates at once, optionally followed by
+a LayerNorm over the whole (H, W, C) map (the references' `layer_norm = 1`),
+whose scale and bias are per element, shaped (H, W, C).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from stjax.models import layers
+
+FORGET_BIAS = 1.0  # added to the forget gates of ST-LSTM, Causal LSTM and MIM
+
+
+class LayerNorm(nnx.Module):
+  """PyTorch's LayerNorm([C, H, W]): statistics over the whole map, eps 1e-5."""
+
+  def __init__(self, shape: tuple[int, int, int]):
+    self.scale = nnx.Param(jnp.ones(shape, jnp.float32))
+    self.bias = nnx.Param(jnp.zeros(shape, jnp.float32))
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    xf = x.astype(jnp.float32)
+    mean = jnp.mean(xf, axis=(-3, -2, -1), keepdims=True)
+    var = jnp.mean(jnp.square(xf - mean), axis=(-3, -2, -1), keepdims=True)
+    y = (xf - mean) * jax.lax.rsqrt(var + 1e-5)
+    return (y * self.scale[...] + self.bias[...]).astype(x.dtype)
+
+
+class GateConv(nnx.Module):
+  """conv (no bias, 'same' padding) [-> LayerNorm]."""
+
+  def __init__(self, in_ch: int, out_ch: int, kernel: int, *,
+               spatial: tuple[int, int], layer_norm: bool, rngs: nnx.Rngs,
+               init: str = "torch"):
+    self.conv = layers.Conv(in_ch, out_ch, kernel, use_bias=False, init=init,
+                            rngs=rngs)
+    self.norm = LayerNorm((*spatial, out_ch)) if layer_norm else None
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    y = self.conv(x)
+    return y if self.norm is None else self.norm(y)
+
+
+def split(y: jax.Array, n: int) -> list[jax.Array]:
+  """The n gates of a concatenated gate conv, in channel order."""
+  return jnp.split(y, n, axis=-1)
+
+
+def zeros(batch: int, spatial: tuple[int, int], channels: int,
+          dtype=jnp.float32) -> jax.Array:
+  return jnp.zeros((batch, *spatial, channels), dtype)

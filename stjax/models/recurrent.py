@@ -1,0 +1,295 @@
+"""Recurrent predictors: a stack of cells rolled out over time in one lax.scan.
+
+    frames (B, T, H, W, C) -> space-to-depth patches (B, T, H/p, W/p, p*p*C)
+    for t in 0 .. T-2 (one jax.lax.scan step each):
+        x_t = w_t * frame_t + (1 - w_t) * prediction_{t-1}
+        cells (layers unrolled inside the step) -> 1x1 conv -> prediction_t
+    -> predictions of frames 1 .. T-1, patches put back
+
+w is the true-frame weight per sequence and step: 1 feeds the ground truth,
+0 the model's own previous output. Training draws it by scheduled sampling
+(stjax.train.sampling); inference feeds the T_in observed frames and then its
+own predictions. `rollout` is the training and parity interface; calling the
+model maps T_in observed frames to T_out predictions like every stjax model.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from stjax import losses
+from stjax.cells import (GHU, CausalLSTMCell, ConvLSTMCell, MIMBlock, MIMCell,
+                         STLSTMCell)
+from stjax.cells.gates import zeros
+from stjax.models import layers
+
+
+def patchify(frames: jax.Array, p: int) -> jax.Array:
+  """(B, T, H, W, C) -> (B, T, H/p, W/p, p*p*C) in the reference's order."""
+  b, t, h, w, c = frames.shape
+  x = frames.reshape(b, t, h // p, p, w // p, p, c).transpose(0, 1, 2, 4, 3, 5, 6)
+  return x.reshape(b, t, h // p, w // p, p * p * c)
+
+
+def unpatchify(patches: jax.Array, p: int) -> jax.Array:
+  b, t, hp, wp, pc = patches.shape
+  c = pc // (p * p)
+  x = patches.reshape(b, t, hp, wp, p, p, c).transpose(0, 1, 2, 4, 3, 5, 6)
+  return x.reshape(b, t, hp * p, wp * p, c)
+
+
+def inference_weights(batch: int, pre: int, aft: int) -> jax.Array:
+  """True frames for the T_in observed steps, own predictions after."""
+  w = (jnp.arange(pre + aft - 1) < pre).astype(jnp.float32)
+  return jnp.broadcast_to(w, (batch, pre + aft - 1))
+
+
+class RecurrentNet(nnx.Module):
+  """Shared by every recurrent model; a subclass builds its cells and says how
+  one time step runs through them (`init_carry`, `cell_step`)."""
+
+  recurrent = True
+  shared_memory = False  # True: one spatiotemporal memory zigzags through all layers
+
+  def __init__(self, *, in_shape, out_frames: int, num_hidden, filter_size: int = 5,
+               patch_size: int = 4, layer_norm: bool = False, remat: bool = False,
+               legacy: bool = False, rngs: nnx.Rngs):
+    t, h, w, c = in_shape
+    num_hidden = tuple(int(n) for n in num_hidden)
+    if h % patch_size or w % patch_size:
+      raise ValueError(f"Frames of {h}x{w} do not split into {patch_size}x"
+                       f"{patch_size} patches; set model.patch_size to a "
+                       f"divisor of both.")
+    if not num_hidden or min(num_hidden) <= 0:
+      raise ValueError(f"model.num_hidden={num_hidden} needs one positive "
+                       f"width per layer.")
+    if self.shared_memory and len(set(num_hidden)) > 1:
+      raise ValueError(f"{type(self).__name__} passes one memory through every "
+                       f"layer, so all widths must be equal; got "
+                       f"model.num_hidden={num_hidden}.")
+    if filter_size % 2 == 0:
+      raise ValueError(f"model.filter_size={filter_size} must be odd so the "
+                       f"states keep their size.")
+    self.in_shape, self.out_frames = tuple(in_shape), out_frames
+    self.patch_size, self.num_hidden, self.remat = patch_size, num_hidden, remat
+    self.spatial = (h // patch_size, w // patch_size)
+    self.frame_channels = patch_size * patch_size * c
+    self.build(dict(spatial=self.spatial, filter_size=filter_size,
+                    layer_norm=bool(layer_norm), rngs=rngs), legacy=legacy)
+    self.conv_last = layers.Conv(num_hidden[-1], self.frame_channels, 1,
+                                 use_bias=False, rngs=rngs)
+
+  def in_channels(self, i: int) -> int:
+    return self.frame_channels if i == 0 else self.num_hidden[i - 1]
+
+  # -- what a subclass defines ------------------------------------------------
+  def build(self, kw: dict, *, legacy: bool) -> None:
+    """Creates the cells; kw holds the cell arguments shared by all layers."""
+    raise NotImplementedError
+
+  def init_carry(self, batch: int, dtype):
+    raise NotImplementedError
+
+  def cell_step(self, carry, x, t):
+    """(carry, input patches, step index) -> (carry, top hidden state, aux)."""
+    raise NotImplementedError
+
+  # -- the rollout ----------------------------------------------------------------
+  def rollout(self, frames: jax.Array, true_weight: jax.Array):
+    """frames (B, T, H, W, C), true_weight (B, T-1) -> (predictions of frames
+    1..T-1 (B, T-1, H, W, C), aux: per-step auxiliary terms averaged)."""
+    b, t = frames.shape[:2]
+    if frames.shape[2:] != self.in_shape[1:]:
+      raise ValueError(f"{type(self).__name__} was built for frames "
+                       f"{self.in_shape[1:]} (H, W, C), got {frames.shape[2:]}.")
+    if true_weight.shape != (b, t - 1):
+      raise ValueError(f"true_weight must be (B, T-1) = {(b, t - 1)}, got "
+                       f"{true_weight.shape}.")
+    patches = patchify(frames, self.patch_size)
+    xs = (jnp.swapaxes(patches[:, :-1], 0, 1),
+          jnp.swapaxes(true_weight, 0, 1).astype(patches.dtype),
+          jnp.arange(t - 1))
+    init = (self.init_carry(b, patches.dtype), jnp.zeros_like(patches[:, 0]))
+    graphdef, state = nnx.split(self)
+
+    def step(state, carry, x):
+      model = nnx.merge(graphdef, state)
+      cells, prev = carry
+      frame, w, i = x
+      w = w[:, None, None, None]
+      net = w * frame + (1 - w) * prev
+      cells, top, aux = model.cell_step(cells, net, i)
+      pred = model.conv_last(top)
+      return (cells, pred), (pred, aux)
+
+    if self.remat:  # keep only the carries; recompute each step's gates
+      step = jax.checkpoint(step)
+    _, (preds, aux) = jax.lax.scan(lambda c, x: step(state, c, x), init, xs)
+    preds = unpatchify(jnp.swapaxes(preds, 0, 1), self.patch_size)
+    return preds, jax.tree.map(jnp.mean, aux)
+
+  def __call__(self, x: jax.Array, *, train: bool = False, key=None) -> jax.Array:
+    """(B, T_in, H, W, C) observed frames -> (B, T_out, H, W, C) predictions."""
+    del train, key  # no dropout; scheduled sampling is rollout's business
+    b, pre = x.shape[:2]
+    if pre != self.in_shape[0]:
+      raise ValueError(f"{type(self).__name__} was built for {self.in_shape[0]} "
+                       f"input frames, got {pre}.")
+    future = jnp.zeros((b, self.out_frames, *x.shape[2:]), x.dtype)
+    preds, _ = self.rollout(jnp.concatenate([x, future], axis=1),
+                            inference_weights(b, pre, self.out_frames))
+    return preds[:, pre - 1:]
+
+
+class ConvLSTM(RecurrentNet):
+  """Stacked ConvLSTM (Shi et al. 2015): each layer keeps its own (h, c)."""
+
+  def build(self, kw, *, legacy):
+    self.cells = nnx.List([
+        ConvLSTMCell(self.in_channels(i), n, legacy=legacy, **kw)
+        for i, n in enumerate(self.num_hidden)])
+
+  def init_carry(self, batch, dtype):
+    return tuple((zeros(batch, self.spatial, n, dtype),) * 2 for n in self.num_hidden)
+
+  def cell_step(self, carry, x, t):
+    new = []
+    for cell, state in zip(self.cells, carry):
+      state, x = cell(state, x)
+      new.append(state)
+    return tuple(new), x, {}
+
+
+class PredRNN(RecurrentNet):
+  """PredRNN (Wang et al. 2017): ST-LSTM layers whose memory m flows up the
+  stack and from the top layer back to the bottom at the next step."""
+
+  shared_memory = True
+
+  def build(self, kw, *, legacy):
+    del legacy
+    self.cells = nnx.List([
+        STLSTMCell(self.in_channels(i), n, **kw)
+        for i, n in enumerate(self.num_hidden)])
+
+  def init_carry(self, batch, dtype):
+    n = self.num_hidden[0]
+    hc = tuple((zeros(batch, self.spatial, n, dtype),) * 2 for _ in self.num_hidden)
+    return hc, zeros(batch, self.spatial, n, dtype)
+
+  def layer(self, cell, state, m, x):
+    (h, c, m), h, _ = cell.step((*state, m), x)
+    return (h, c), m, h, {}
+
+  def cell_step(self, carry, x, t):
+    hc, m = carry
+    new, extras = [], []
+    for cell, state in zip(self.cells, hc):
+      state, m, x, extra = self.layer(cell, state, m, x)
+      new.append(state)
+      extras.append(extra)
+    return (tuple(new), m), x, self.combine(extras)
+
+  def combine(self, extras):
+    return {}
+
+
+class PredRNNv2(PredRNN):
+  """PredRNN-V2 (Wang et al. 2022): PredRNN plus the memory-decoupling loss.
+
+  A shared 1x1 `adapter` maps each layer's increments delta_c = i * g and
+  delta_m = i' * g'; the loss is |cos| between them per channel (flattened
+  over H*W), averaged over batch, channels, layers and steps (Eq. 6).
+  Reverse scheduled sampling is a training choice (config `sampling`).
+  """
+
+  def build(self, kw, *, legacy):
+    super().build(kw, legacy=legacy)
+    n = self.num_hidden[0]
+    self.adapter = layers.Conv(n, n, 1, use_bias=False, rngs=kw["rngs"])
+
+  def layer(self, cell, state, m, x):
+    (h, c, m), h, (delta_c, delta_m) = cell.step((*state, m), x)
+    return (h, c), m, h, {"decouple": losses.decoupling(
+        self.adapter(delta_c), self.adapter(delta_m))}
+
+  def combine(self, extras):
+    return {"decouple": jnp.mean(jnp.stack([e["decouple"] for e in extras]))}
+
+
+class PredRNNpp(RecurrentNet):
+  """PredRNN++ (Wang et al. 2018): Causal LSTM layers with the zigzag memory
+  and a Gradient Highway Unit between the first and second layer."""
+
+  shared_memory = True
+
+  def build(self, kw, *, legacy):
+    if len(self.num_hidden) < 2:
+      raise ValueError("PredRNN++ puts its gradient highway between the first "
+                       "two layers; model.num_hidden needs at least 2 layers.")
+    self.cells = nnx.List([
+        CausalLSTMCell(self.in_channels(i), n, legacy=legacy, **kw)
+        for i, n in enumerate(self.num_hidden)])
+    n = self.num_hidden[0]
+    self.ghu = GHU(n, n, **kw)
+
+  def init_carry(self, batch, dtype):
+    n = self.num_hidden[0]
+    hc = tuple((zeros(batch, self.spatial, n, dtype),) * 2 for _ in self.num_hidden)
+    return hc, zeros(batch, self.spatial, n, dtype), zeros(batch, self.spatial, n, dtype)
+
+  def cell_step(self, carry, x, t):
+    hc, m, z = carry
+    new = []
+    for i, (cell, (h, c)) in enumerate(zip(self.cells, hc)):
+      (h, c, m), x = cell((h, c, m), x)
+      new.append((h, c))
+      if i == 0:
+        z, x = self.ghu(z, x)
+    return (tuple(new), m, z), x, {}
+
+
+class MIM(RecurrentNet):
+  """MIM (Wang et al. 2019): an ST-LSTM first layer, MIM blocks above it, and
+  one MIM-N per block fed the difference of consecutive hidden states of the
+  layer below (MIM-N outputs cascade upwards). At the first step there is no
+  difference yet: the blocks read zeros and MIM-N keeps its zero state."""
+
+  shared_memory = True
+
+  def build(self, kw, *, legacy):
+    del legacy
+    if len(self.num_hidden) < 2:
+      raise ValueError("MIM needs at least 2 layers (an ST-LSTM, then MIM "
+                       "blocks); set model.num_hidden accordingly.")
+    self.cells = nnx.List(
+        [STLSTMCell(self.frame_channels, self.num_hidden[0], **kw)]
+        + [MIMBlock(self.in_channels(i), n, **kw)
+           for i, n in enumerate(self.num_hidden) if i > 0])
+    self.mim_n = nnx.List([
+        MIMCell(self.num_hidden[i], self.num_hidden[i + 1], **kw)
+        for i in range(len(self.num_hidden) - 1)])
+
+  def init_carry(self, batch, dtype):
+    z = zeros(batch, self.spatial, self.num_hidden[0], dtype)
+    layers_ = len(self.num_hidden)
+    first = (z, z)                                  # h, c of the ST-LSTM
+    blocks = tuple((z, z, z) for _ in range(layers_ - 1))   # h, c, MIM-S memory
+    diffs = tuple((z, z) for _ in range(layers_ - 1))       # MIM-N h, c
+    return first, blocks, diffs, z                   # z: the zigzag memory m
+
+  def cell_step(self, carry, x, t):
+    (h0, c0), blocks, diffs, m = carry
+    (h, c0, m), _, _ = self.cells[0].step((h0, c0, m), x)
+    below, new_blocks, new_diffs, d = h, [], [], None
+    for i, (block, mim_n, (hb, cb, sb), diff) in enumerate(
+        zip(self.cells[1:], self.mim_n, blocks, diffs)):
+      d_in = h - h0 if i == 0 else d
+      stepped, _ = mim_n(diff, d_in)
+      diff = jax.tree.map(lambda n, o: jnp.where(t > 0, n, o), stepped, diff)
+      d = diff[0]
+      (hb, cb, m, sb), below = block((hb, cb, m, sb), (below, d))
+      new_blocks.append((hb, cb, sb))
+      new_diffs.append(diff)
+    return ((h, c0), tuple(new_blocks), tuple(new_diffs), m), below, {}
