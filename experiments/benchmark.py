@@ -9,7 +9,8 @@ warm-up call, timed to block_until_ready), peak device memory (the
 allocator's peak where the backend reports it, else XLA's compile-time
 estimate of the train step, marked "est."), parameters, and FLOPs per
 sequence from XLA's cost analysis of inference at batch 1, traced with plain
-grouped convolutions (the CPU rewrites would count zero blocks). XLA counts a
+grouped convolutions (the CPU rewrites would count zero blocks) and, for
+recurrent models, the rollout unrolled (XLA counts a loop body once). XLA counts a
 multiply-add as 2 FLOPs; the field's tables (fvcore) count it as 1, so the
 table also shows FLOPs / 2 as "MACs" for comparison.
 """
@@ -52,7 +53,10 @@ def _peak_memory(compiled) -> tuple[float | None, str]:
 def benchmark(config, batch_sizes, steps):
   import jax  # pylint: disable=import-outside-toplevel
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
-  from stjax.models import build_model, layers  # pylint: disable=import-outside-toplevel
+  from stjax import layers  # pylint: disable=import-outside-toplevel
+  from stjax.models import build_model, is_recurrent  # pylint: disable=import-outside-toplevel
+  from stjax.models.recurrent import unrolled_rollout  # pylint: disable=import-outside-toplevel
+  from stjax.train.sampling import ScheduledSampling  # pylint: disable=import-outside-toplevel
   from stjax.train import mesh as mesh_lib  # pylint: disable=import-outside-toplevel
   from stjax.train.optim import build_optimizer  # pylint: disable=import-outside-toplevel
   from stjax.train.step import TrainState, make_predict, make_train_step  # pylint: disable=import-outside-toplevel
@@ -73,8 +77,11 @@ def benchmark(config, batch_sizes, steps):
             "targets": jax.random.uniform(key, (batch, d.aft_seq_length,
                                                 *in_shape[1:]))}
     data = mesh_lib.put_batch(jax.device_get(data), mesh)
+    sampling = (ScheduledSampling.from_config(
+        config.sampling, d.pre_seq_length, d.aft_seq_length)
+        if is_recurrent(model) else None)
     train_step = make_train_step(graphdef, tx, config.loss,
-                                 config.train.compute_dtype)
+                                 config.train.compute_dtype, sampling)
     t0 = time.perf_counter()
     compiled = train_step.lower(state, data).compile()
     compile_s = time.perf_counter() - t0
@@ -100,7 +107,7 @@ def benchmark(config, batch_sizes, steps):
     if memory_kind == "measured":
       memory, memory_kind = _peak_memory(compiled)
     one = jax.tree.map(lambda x: x[:1], jax.device_get(data["inputs"]))
-    with layers.plain_convolutions():  # count the model, not a CPU rewrite
+    with layers.plain_convolutions(), unrolled_rollout():  # count the model
       flops = _cost_flops(make_predict(graphdef).lower(
           jax.device_get(state.params), jax.device_get(state.model_state),
           jnp.asarray(one)).compile())

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax
 
 from stjax.data import DATASETS
-from stjax.models import MODELS
+from stjax.models import MODELS, RECURRENT
 from stjax.train.optim import OPTIMIZERS, SCHEDULES
 from stjax.train.step import COMPUTE_DTYPES
 
@@ -19,6 +19,8 @@ def validate(config) -> None:
                    config.eval)
   _require(d.name in DATASETS, f"data.name={d.name!r}; choose one of {DATASETS}.")
   _require(m.name in MODELS, f"model.name={m.name!r}; choose one of {MODELS}.")
+  if m.name in RECURRENT:
+    _validate_recurrent(config)
   _require(o.name in OPTIMIZERS,
            f"optim.name={o.name!r}; choose one of {OPTIMIZERS}.")
   _require(o.schedule in SCHEDULES,
@@ -41,3 +43,25 @@ def validate(config) -> None:
            f"({t.batch_size}); an epoch would have no steps.")
   _require(t.log_every_steps > 0, "train.log_every_steps must be positive.")
   _require(t.eval_every_epochs > 0, "train.eval_every_epochs must be positive.")
+
+
+def _validate_recurrent(config) -> None:
+  m, d = config.model, config.data
+  _require("num_hidden" in m and "sampling" in config,
+           f"model.name={m.name!r} is recurrent; build its config with "
+           f"base.recurrent_model(c, {m.name!r}) so it has num_hidden, "
+           f"filter_size, patch_size and a sampling section.")
+  p = m.patch_size
+  _require(p > 0 and d.image_size % p == 0,
+           f"model.patch_size={p} must divide data.image_size={d.image_size}.")
+  s = config.sampling
+  _require(0.0 <= s.sampling_start_value <= 1.0,
+           f"sampling.sampling_start_value={s.sampling_start_value} must be a "
+           f"probability in [0, 1].")
+  _require(s.sampling_changing_rate >= 0,
+           "sampling.sampling_changing_rate must be >= 0.")
+  if s.reverse_scheduled_sampling:
+    _require(s.r_sampling_step_2 > s.r_sampling_step_1 >= 0 and s.r_exp_alpha > 0,
+             f"reverse scheduled sampling needs 0 <= r_sampling_step_1 "
+             f"({s.r_sampling_step_1}) < r_sampling_step_2 "
+             f"({s.r_sampling_step_2}) and r_exp_alpha > 0.")

@@ -11,15 +11,17 @@ FIXTURES = ROOT / "tests" / "fixtures" / "openstl"
 
 def tiny_config(model: str = "simvp_gsta"):
   """A Moving MNIST run small enough for a unit test (seconds per step)."""
-  from experiments.configs.mmnist import simvp_gsta, simvp_incepu, tau
-  module = {"simvp_gsta": simvp_gsta, "simvp_incepu": simvp_incepu,
-            "tau": tau}[model]
+  import importlib
+  module = importlib.import_module(f"experiments.configs.mmnist.{model}")
   c = module.get_config("smoke")
   c.data.image_size = 32
   c.data.pre_seq_length = c.data.aft_seq_length = 4
   c.data.train_size, c.data.val_size, c.data.test_size = 16, 8, 8
   c.data.num_threads = 1
-  c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 4, 16, 2, 2
+  if "hid_S" in c.model:
+    c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 4, 16, 2, 2
+  else:
+    c.model.num_hidden, c.model.filter_size = (8, 8), 3
   c.train.batch_size, c.eval.batch_size = 4, 4
   c.train.epochs = 2
   c.eval.num_pictures = 2

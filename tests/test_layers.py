@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from stjax.models import layers
+from stjax import layers
 
 
 def _reference_conv(x, w, stride, pad, dilation, groups):
@@ -14,18 +14,19 @@ def _reference_conv(x, w, stride, pad, dilation, groups):
       dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=groups)
 
 
-@pytest.mark.parametrize("cin,cout,k,stride,dilation,groups", [
-    (6, 6, 5, 1, 1, 6),    # depthwise -> shifted sums on CPU
-    (6, 6, 7, 1, 3, 6),    # dilated depthwise (the attention's 7x7, dil. 3)
-    (8, 12, 3, 1, 1, 4),   # grouped -> block-diagonal dense on CPU
-    (5, 7, 1, 1, 1, 1),    # 1x1 -> matmul
-    (5, 7, 3, 2, 1, 1),    # strided
+@pytest.mark.parametrize("cin,cout,k,stride,dilation,groups,im2col", [
+    (6, 6, 5, 1, 1, 6, False),    # depthwise -> shifted sums on CPU
+    (6, 6, 7, 1, 3, 6, False),    # dilated depthwise (the attention's 7x7, dil. 3)
+    (8, 12, 3, 1, 1, 4, False),   # grouped -> block-diagonal dense on CPU
+    (5, 7, 1, 1, 1, 1, False),    # 1x1 -> matmul
+    (5, 7, 3, 2, 1, 1, False),    # strided
+    (5, 7, 5, 1, 1, 1, True),     # dense -> im2col + matmul on CPU (the cells)
 ])
 def test_conv_lowerings_equal_the_plain_grouped_convolution(
-    cin, cout, k, stride, dilation, groups):
+    cin, cout, k, stride, dilation, groups, im2col):
   conv = layers.Conv(cin, cout, k, stride=stride, dilation=dilation,
                      groups=groups, padding=None if stride == 1 else 1,
-                     rngs=nnx.Rngs(0))
+                     im2col_on_cpu=im2col, rngs=nnx.Rngs(0))
   x = jax.random.normal(jax.random.key(1), (2, 11, 13, cin))
   ref = _reference_conv(x, conv.kernel[...], stride, conv.padding, dilation,
                         groups) + conv.bias[...]

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from stjax.cells.gates import FORGET_BIAS, GateConv, split
-from stjax.models import layers
+from stjax import layers
 
 
 class CausalLSTMCell(nnx.Module):

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from stjax.models import layers
+from stjax import layers
 
 FORGET_BIAS = 1.0  # added to the forget gates of ST-LSTM, Causal LSTM and MIM
 
@@ -37,7 +37,7 @@ class GateConv(nnx.Module):
                spatial: tuple[int, int], layer_norm: bool, rngs: nnx.Rngs,
                init: str = "torch"):
     self.conv = layers.Conv(in_ch, out_ch, kernel, use_bias=False, init=init,
-                            rngs=rngs)
+                            im2col_on_cpu=True, rngs=rngs)
     self.norm = LayerNorm((*spatial, out_ch)) if layer_norm else None
 
   def __call__(self, x: jax.Array) -> jax.Array:

@@ -14,6 +14,8 @@ model maps T_in observed frames to T_out predictions like every stjax model.
 """
 from __future__ import annotations
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -22,7 +24,21 @@ from stjax import losses
 from stjax.cells import (GHU, CausalLSTMCell, ConvLSTMCell, MIMBlock, MIMCell,
                          STLSTMCell)
 from stjax.cells.gates import zeros
-from stjax.models import layers
+from stjax import layers
+
+
+_SCAN_UNROLL = [1]  # read at trace time by rollout
+
+
+@contextlib.contextmanager
+def unrolled_rollout():
+  """Traces the rollout fully unrolled, for counting FLOPs: XLA's cost
+  analysis counts a loop body once, not once per step."""
+  _SCAN_UNROLL[0] = True
+  try:
+    yield
+  finally:
+    _SCAN_UNROLL[0] = 1
 
 
 def patchify(frames: jax.Array, p: int) -> jax.Array:
@@ -125,7 +141,8 @@ class RecurrentNet(nnx.Module):
 
     if self.remat:  # keep only the carries; recompute each step's gates
       step = jax.checkpoint(step)
-    _, (preds, aux) = jax.lax.scan(lambda c, x: step(state, c, x), init, xs)
+    _, (preds, aux) = jax.lax.scan(lambda c, x: step(state, c, x), init, xs,
+                                   unroll=_SCAN_UNROLL[0])
     preds = unpatchify(jnp.swapaxes(preds, 0, 1), self.patch_size)
     return preds, jax.tree.map(jnp.mean, aux)
 

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from stjax.models import layers
+from stjax import layers
 from stjax.models.translators import IncepU, MetaTranslator
 
 TRANSLATORS = ("incepu", "gsta", "tau")

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from stjax.models import layers
+from stjax import layers
 
 
 # ---------------------------------------------------------------- IncepU ----
@@ -79,7 +79,7 @@ class IncepU(nnx.Module):
 # ------------------------------------------------------------ gSTA / TAU ----
 # Initialisation as the reference's blocks: fan-out normal convs, truncated
 # normal (0.02) linears.
-_TRUNC = nnx.initializers.truncated_normal(0.02)
+_TRUNC = layers.truncated_normal(0.02)
 
 
 class LargeKernelGate(nnx.Module):

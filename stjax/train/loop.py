@@ -20,15 +20,16 @@ from tqdm import tqdm
 from stjax import viz
 from stjax.config_check import validate
 from stjax.data import Split, build_datasets, eval_batches, train_batches
-from stjax.models import build_model
+from stjax.models import build_model, is_recurrent
 from stjax.train import mesh as mesh_lib
 from stjax.train.checkpoint import Checkpoints
 from stjax.train.optim import build_optimizer
+from stjax.train.sampling import ScheduledSampling
 from stjax.train.step import (TrainState, make_eval_step, make_predict,
                               make_train_step)
 from stjax.train.writer import MetricWriter
 
-_IDENTITY_KEYS = ("data", "model", "loss", "optim", "seed")
+_IDENTITY_KEYS = ("data", "model", "loss", "optim", "sampling", "seed")
 
 
 def _check_same_run(workdir: pathlib.Path, config) -> None:
@@ -122,8 +123,11 @@ def train_and_evaluate(config, workdir: str) -> dict:
           f"{total_steps} steps = {config.train.epochs} epochs x "
           f"{steps_per_epoch}; test set: {data.test_description}.", flush=True)
 
+  sampling = (ScheduledSampling.from_config(
+      config.sampling, config.data.pre_seq_length, config.data.aft_seq_length)
+      if is_recurrent(model) else None)
   train_step = make_train_step(graphdef, tx, config.loss,
-                               config.train.compute_dtype)
+                               config.train.compute_dtype, sampling)
   eval_step = make_eval_step(graphdef, config.train.compute_dtype)
   predict = make_predict(graphdef, config.train.compute_dtype)
   writer = MetricWriter(workdir, enabled=lead)

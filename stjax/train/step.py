@@ -16,6 +16,7 @@ import optax
 from flax import nnx
 
 from stjax import losses, metrics
+from stjax.train.sampling import ScheduledSampling
 
 COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -46,46 +47,80 @@ def _cast_floats(tree, dtype):
       tree)
 
 
-def make_forward(graphdef, compute_dtype: str = "float32"):
-  """forward(params, model_state, inputs, train, key) -> (pred f32, new model_state)."""
+def make_apply(graphdef, compute_dtype: str = "float32"):
+  """apply(params, model_state, fn, *arrays) -> (fn(model, *arrays) as f32,
+  new model_state): runs `fn` on the model in the compute dtype."""
   dtype = COMPUTE_DTYPES[compute_dtype]
 
-  def forward(params, model_state, inputs, train, key):
+  def apply(params, model_state, fn, *arrays):
     if dtype != jnp.float32:
-      params, inputs = _cast_floats(params, dtype), inputs.astype(dtype)
+      params = _cast_floats(params, dtype)
+      arrays = tuple(a.astype(dtype) for a in arrays)
     model = nnx.merge(graphdef, params, model_state, copy=True)
-    pred = model(inputs, train=train, key=key)
+    out = fn(model, *arrays)
     new_state = nnx.state(model, nnx.Not(nnx.Param))
     new_state = jax.tree.map(lambda n, o: n.astype(o.dtype), new_state, model_state)
-    return pred.astype(jnp.float32), new_state
+    return _cast_floats(out, jnp.float32), new_state
+  return apply
+
+
+def make_forward(graphdef, compute_dtype: str = "float32"):
+  """forward(params, model_state, inputs, train, key) -> (pred f32, new model_state)."""
+  apply = make_apply(graphdef, compute_dtype)
+
+  def forward(params, model_state, inputs, train, key):
+    return apply(params, model_state,
+                 lambda m, x: m(x, train=train, key=key), inputs)
   return forward
 
 
 def make_loss(loss_cfg):
-  """loss(pred, targets) -> (scalar, dict of its terms)."""
-  def loss(pred, targets):
+  """loss(pred, targets, aux) -> (scalar, dict of its terms)."""
+  def loss(pred, targets, aux=None):
     terms = {"mse": losses.mse(pred, targets)}
     total = terms["mse"]
     if loss_cfg.ddr_weight:
       terms["ddr"] = losses.differential_divergence(pred, targets,
                                                     tau=loss_cfg.ddr_tau)
       total = total + loss_cfg.ddr_weight * terms["ddr"]
+    if aux and "decouple" in aux:  # PredRNN-V2
+      terms["decouple"] = aux["decouple"]
+      total = total + loss_cfg.decouple_beta * terms["decouple"]
     return total, terms
   return loss
 
 
-def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32"):
-  """A jitted train_step(state, batch) -> (state, metrics); state is donated."""
-  forward = make_forward(graphdef, compute_dtype)
+def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32",
+                    sampling: ScheduledSampling | None = None):
+  """A jitted train_step(state, batch) -> (state, metrics); state is donated.
+
+  Parallel models predict the targets from the inputs. Recurrent models
+  (`sampling` given) roll out over the whole sequence with scheduled-sampling
+  weights drawn from the step's key, and are trained on all T-1 next-frame
+  predictions, as the reference trains them.
+  """
+  apply = make_apply(graphdef, compute_dtype)
   loss_fn = make_loss(loss_cfg)
+
+  def predictions(params, model_state, batch, key, step):
+    if sampling is None:
+      (pred, model_state) = apply(
+          params, model_state, lambda m, x: m(x, train=True, key=key),
+          batch["inputs"])
+      return pred, batch["targets"], {}, model_state
+    frames = jnp.concatenate([batch["inputs"], batch["targets"]], axis=1)
+    weights = sampling(step, jax.random.fold_in(key, 1), frames.shape[0])
+    (pred, aux), model_state = apply(
+        params, model_state, lambda m, f, w: m.rollout(f, w), frames, weights)
+    return pred, frames[:, 1:], aux, model_state
 
   def train_step(state: TrainState, batch):
     key = jax.random.fold_in(state.rng, state.step)
 
     def objective(params):
-      pred, model_state = forward(params, state.model_state, batch["inputs"],
-                                  True, key)
-      total, terms = loss_fn(pred, batch["targets"])
+      pred, targets, aux, model_state = predictions(
+          params, state.model_state, batch, key, state.step)
+      total, terms = loss_fn(pred, targets, aux)
       return total, (model_state, terms)
 
     (total, (model_state, terms)), grads = jax.value_and_grad(

@@ -5,6 +5,5 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.get_base_config()
-  c.model.name = "simvp_incepu"
+  c = base.simvp_model(base.get_base_config(), "simvp_incepu")
   return base.shrink_for_smoke(c) if arg == "smoke" else c

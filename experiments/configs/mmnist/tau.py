@@ -6,8 +6,7 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.get_base_config()
-  c.model.name = "tau"
+  c = base.simvp_model(base.get_base_config(), "tau")
   c.loss.ddr_weight = 0.1
   c.loss.ddr_tau = 0.1
   return base.shrink_for_smoke(c) if arg == "smoke" else c
