@@ -185,3 +185,15 @@ def test_a_config_typo_on_the_command_line_fails_before_training(tmp_path):
       cwd=ROOT, capture_output=True, text=True, check=False)
   assert out.returncode != 0 and "epochz" in out.stderr
   assert not (tmp_path / "checkpoints").exists()
+
+
+def test_a_recurrent_run_trains_evaluates_and_tests(tmp_path):
+  c = tiny_config("predrnnv2")
+  c.data.train_size, c.train.epochs = 8, 1
+  results = train_and_evaluate(c, str(tmp_path))
+  test = results["test"]
+  assert test["num_sequences"] == 8 and len(test["per_frame"]["mse"]) == 4
+  assert 0 < test["mse"] < 1024
+  logged = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  assert any("val/mse" in r for r in logged)
+  assert (tmp_path / "pictures" / "test.png").stat().st_size > 0
