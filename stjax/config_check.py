@@ -5,6 +5,7 @@ import jax
 
 from stjax.data import DATASETS
 from stjax.models import MODELS, RECURRENT
+from stjax.models.mslstm import CELLS, pyramid_scales
 from stjax.train.optim import OPTIMIZERS, SCHEDULES
 from stjax.train.step import COMPUTE_DTYPES
 
@@ -54,6 +55,18 @@ def _validate_recurrent(config) -> None:
   p = m.patch_size
   _require(p > 0 and d.image_size % p == 0,
            f"model.patch_size={p} must divide data.image_size={d.image_size}.")
+  if m.name == "mslstm":
+    _require("cell" in m, "model.name='mslstm' needs its own section; build "
+             "the config with base.mslstm_model(c, cell=..., pyramid=...).")
+    _require(m.cell in CELLS, f"model.cell={m.cell!r}; choose one of {CELLS}.")
+    deepest = 2 ** max(pyramid_scales(len(m.num_hidden), m.pyramid))
+    _require((d.image_size // p) % deepest == 0,
+             f"the {len(m.num_hidden)}-layer pyramid halves the "
+             f"{d.image_size // p}-pixel state {deepest.bit_length() - 1} "
+             f"times; use an image_size / patch_size divisible by {deepest}.")
+  else:
+    _require("filter_size" in m, f"model.name={m.name!r} needs the recurrent "
+             f"section of base.recurrent_model(c, {m.name!r}).")
   s = config.sampling
   _require(0.0 <= s.sampling_start_value <= 1.0,
            f"sampling.sampling_start_value={s.sampling_start_value} must be a "

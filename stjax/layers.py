@@ -127,7 +127,12 @@ class Conv(nnx.Module):
     self.bias = nnx.Param(b_init(rngs.params(), (out_ch,), jnp.float32)) if use_bias else None
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    w = self.kernel[...].astype(x.dtype)
+    bias = None if self.bias is None else self.bias[...]
+    return self.apply(x, self.kernel[...], bias)
+
+  def apply(self, x: jax.Array, w: jax.Array, bias: jax.Array | None) -> jax.Array:
+    """This convolution's arithmetic with the given kernel and bias."""
+    w = w.astype(x.dtype)
     k, _, cin_g, cout = w.shape
     cpu = jax.default_backend() == "cpu" and _CPU_REWRITES[0]
     if k == 1 and self.stride == 1 and self.groups == 1 and self.padding == 0:
@@ -146,9 +151,27 @@ class Conv(nnx.Module):
           x, w, (self.stride, self.stride), ((p, p), (p, p)),
           rhs_dilation=(self.dilation, self.dilation),
           dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=groups)
-    if self.bias is not None:
-      y = y + self.bias[...].astype(y.dtype)
+    if bias is not None:
+      y = y + bias.astype(y.dtype)
     return y
+
+
+def conv_sum(convs, inputs) -> jax.Array:
+  """sum_i convs[i](inputs[i]) as one convolution of the concatenated inputs
+  with the concatenated kernels: one larger matmul instead of several (a
+  gate's x- and h-convolutions). The same arithmetic, fewer kernels to launch
+  and to compile. The convolutions must share kernel size and padding, with
+  no groups or stride."""
+  first = convs[0]
+  for c in convs:
+    if (c.kernel.shape[:2] != first.kernel.shape[:2] or c.padding != first.padding
+        or c.stride != 1 or c.groups != 1 or c.dilation != first.dilation):
+      raise ValueError("conv_sum needs ungrouped stride-1 convolutions of one "
+                       "kernel size and padding.")
+  w = jnp.concatenate([c.kernel[...] for c in convs], axis=2)
+  biases = [c.bias[...] for c in convs if c.bias is not None]
+  return first.apply(jnp.concatenate(inputs, axis=-1), w,
+                     sum(biases) if biases else None)
 
 
 def _depthwise_shifted(x, w, padding, dilation):
@@ -212,6 +235,29 @@ def pixel_shuffle(x: jax.Array, factor: int) -> jax.Array:
   x = x.reshape(b, h, w, out_c, factor, factor)
   x = x.transpose(0, 1, 4, 2, 5, 3)
   return x.reshape(b, h * factor, w * factor, out_c)
+
+
+def max_pool2(x: jax.Array) -> jax.Array:
+  """2x2 max pooling, stride 2 (NHWC; H and W even)."""
+  b, h, w, c = x.shape
+  return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+def upsample_bilinear2(x: jax.Array) -> jax.Array:
+  """x2 bilinear up-sampling as PyTorch's Upsample(scale_factor=2,
+  mode='bilinear') (align_corners=False): each output pixel mixes its two
+  nearest inputs 3:1, edges repeated. Written as shifted sums rather than
+  jax.image.resize, whose general resampling is a matmul per axis."""
+  def along(x, axis):
+    n = x.shape[axis]
+    prev = jnp.concatenate([jax.lax.slice_in_dim(x, 0, 1, axis=axis),
+                            jax.lax.slice_in_dim(x, 0, n - 1, axis=axis)], axis)
+    nxt = jnp.concatenate([jax.lax.slice_in_dim(x, 1, n, axis=axis),
+                           jax.lax.slice_in_dim(x, n - 1, n, axis=axis)], axis)
+    even, odd = 0.25 * prev + 0.75 * x, 0.75 * x + 0.25 * nxt
+    out = jnp.stack([even, odd], axis=axis + 1)
+    return out.reshape(*x.shape[:axis], 2 * n, *x.shape[axis + 1:])
+  return along(along(x, 1), 2)
 
 
 def drop_path(x: jax.Array, rate: float, key: jax.Array | None) -> jax.Array:

@@ -7,7 +7,8 @@ with jax.lax.scan.
 from stjax.cells.causal_lstm import GHU, CausalLSTMCell
 from stjax.cells.convlstm import ConvLSTMCell
 from stjax.cells.mim import MIMBlock, MIMCell
+from stjax.cells.mk_lstm import MKLSTMCell
 from stjax.cells.st_lstm import STLSTMCell
 
 __all__ = ["ConvLSTMCell", "STLSTMCell", "CausalLSTMCell", "GHU", "MIMCell",
-           "MIMBlock"]
+           "MIMBlock", "MKLSTMCell"]

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from stjax import layers
 from stjax.cells.gates import GateConv, split
 
 
@@ -14,26 +15,29 @@ class ConvLSTMCell(nnx.Module):
       c' = sigmoid(f) * c + sigmoid(i) * tanh(g)
       h' = sigmoid(o) * tanh(c')
 
-  No forget-gate bias, as the reference. `legacy=True` computes h' =
+  No forget-gate bias, as the reference, and bias-free convolutions unless
+  `use_bias` (the MS-LSTM paper's code gives both convolutions one, which is
+  what its ConvLSTM parameter count includes). `legacy=True` computes h' =
   sigmoid(o) * tanh(g) instead, the equation OpenSTL's released Moving MNIST
   weights were trained with (see README, "Importing OpenSTL weights").
   """
 
   def __init__(self, in_ch: int, hidden: int, *, spatial, filter_size: int,
-               layer_norm: bool, rngs: nnx.Rngs, legacy: bool = False):
-    kw = dict(spatial=spatial, layer_norm=layer_norm, rngs=rngs)
+               layer_norm: bool, rngs: nnx.Rngs, legacy: bool = False,
+               use_bias: bool = False):
+    kw = dict(spatial=spatial, layer_norm=layer_norm, rngs=rngs, use_bias=use_bias)
     self.hidden, self.legacy = hidden, legacy
     self.conv_x = GateConv(in_ch, 4 * hidden, filter_size, **kw)
     self.conv_h = GateConv(hidden, 4 * hidden, filter_size, **kw)
 
   def __call__(self, carry, x):
     h, c = carry
-    i_x, f_x, g_x, o_x = split(self.conv_x(x), 4)
-    i_h, f_h, g_h, o_h = split(self.conv_h(h), 4)
-    i = jax.nn.sigmoid(i_x + i_h)
-    f = jax.nn.sigmoid(f_x + f_h)
-    g = jnp.tanh(g_x + g_h)
+    if self.conv_x.norm is None:  # one matmul for both (no LayerNorm between)
+      gates = layers.conv_sum([self.conv_x.conv, self.conv_h.conv], [x, h])
+    else:
+      gates = self.conv_x(x) + self.conv_h(h)
+    i, f, g, o = split(gates, 4)
+    i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
     c = f * c + i * g
-    o = jax.nn.sigmoid(o_x + o_h)
     h = o * (g if self.legacy else jnp.tanh(c))
     return (h, c), h

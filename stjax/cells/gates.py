@@ -31,12 +31,13 @@ class LayerNorm(nnx.Module):
 
 
 class GateConv(nnx.Module):
-  """conv (no bias, 'same' padding) [-> LayerNorm]."""
+  """conv ('same' padding; bias-free as OpenSTL unless `use_bias`, as the
+  MS-RNN code's cells) [-> LayerNorm]."""
 
   def __init__(self, in_ch: int, out_ch: int, kernel: int, *,
                spatial: tuple[int, int], layer_norm: bool, rngs: nnx.Rngs,
-               init: str = "torch"):
-    self.conv = layers.Conv(in_ch, out_ch, kernel, use_bias=False, init=init,
+               init: str = "torch", use_bias: bool = False):
+    self.conv = layers.Conv(in_ch, out_ch, kernel, use_bias=use_bias, init=init,
                             im2col_on_cpu=True, rngs=rngs)
     self.norm = LayerNorm((*spatial, out_ch)) if layer_norm else None
 

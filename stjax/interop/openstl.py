@@ -24,6 +24,9 @@ from flax import nnx
 
 from stjax import losses
 from stjax.models import RECURRENT
+
+# The recurrent models OpenSTL implements (MS-LSTM is not among them).
+OPENSTL_RECURRENT = {k: v for k, v in RECURRENT.items() if k != "mslstm"}
 from stjax.models.recurrent import RecurrentNet, patchify
 from stjax.models.simvp import SimVP
 from stjax.train.sampling import weights_from_mask
@@ -82,6 +85,9 @@ def import_state_dict(model: nnx.Module, state_dict: dict[str, np.ndarray]) -> N
   naming the tensor, so a wrong configuration can't import silently.
   """
   if isinstance(model, RecurrentNet):
+    if type(model) not in OPENSTL_RECURRENT.values():
+      raise ValueError(f"OpenSTL has no {type(model).__name__}; there are no "
+                       f"weights of it to import.")
     renames = _RECURRENT_RENAMES
     unused = _RECURRENT_UNUSED.get(type(model).__name__)
   else:
@@ -187,7 +193,7 @@ def _recurrent_from_config(cfg) -> RecurrentNet:
   if cfg.get("stride", 1) != 1:
     raise ValueError(f"stride={cfg['stride']}: stjax's cells keep the state "
                      f"size, stride 1 only.")
-  return RECURRENT[cfg["model"]](
+  return OPENSTL_RECURRENT[cfg["model"]](
       in_shape=(cfg["pre_seq_length"], h, w, c),
       out_frames=cfg["aft_seq_length"], num_hidden=cfg["num_hidden"],
       filter_size=cfg["filter_size"], patch_size=cfg["patch_size"],
@@ -238,11 +244,11 @@ def check_fixture(path) -> dict[str, float]:
   with jax.default_matmul_precision("highest"):
     if model == "SimVP":
       return _check_simvp(cfg, arrays)
-    if model in RECURRENT:
+    if model in OPENSTL_RECURRENT:
       return _check_recurrent(cfg, arrays)
   raise ValueError(f"{path}: model {model!r} is not supported by the importer "
                    f"(supported: SimVP with IncepU, gSTA, TAU; "
-                   f"{', '.join(RECURRENT)}).")
+                   f"{', '.join(OPENSTL_RECURRENT)}).")
 
 
 def main(argv: list[str]) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flax import nnx
 
+from stjax.models.mslstm import MSLSTM
 from stjax.models.recurrent import (MIM, ConvLSTM, PredRNN, PredRNNpp,
                                     PredRNNv2)
 from stjax.models.simvp import SimVP
@@ -11,7 +12,7 @@ from stjax.models.simvp import SimVP
 _SIMVP_TRANSLATORS = {"simvp_incepu": "incepu", "simvp_gsta": "gsta",
                       "tau": "tau"}
 RECURRENT = {"convlstm": ConvLSTM, "predrnn": PredRNN, "predrnnpp": PredRNNpp,
-             "predrnnv2": PredRNNv2, "mim": MIM}
+             "predrnnv2": PredRNNv2, "mim": MIM, "mslstm": MSLSTM}
 MODELS = tuple(_SIMVP_TRANSLATORS) + tuple(RECURRENT)
 
 
@@ -28,12 +29,17 @@ def build_model(model_cfg, *, in_shape, out_frames, seed: int = 0) -> nnx.Module
                  mlp_ratio=model_cfg.mlp_ratio, drop_path=model_cfg.drop_path,
                  rngs=nnx.Rngs(seed))
   if name in RECURRENT:
+    if name == "mslstm":
+      family = dict(cell=model_cfg.cell, kernel_sizes=tuple(model_cfg.kernel_sizes),
+                    pyramid=model_cfg.pyramid)
+    else:
+      family = dict(filter_size=model_cfg.filter_size,
+                    legacy=model_cfg.legacy_openstl)
     return RECURRENT[name](
         in_shape=in_shape, out_frames=out_frames,
-        num_hidden=tuple(model_cfg.num_hidden),
-        filter_size=model_cfg.filter_size, patch_size=model_cfg.patch_size,
+        num_hidden=tuple(model_cfg.num_hidden), patch_size=model_cfg.patch_size,
         layer_norm=model_cfg.layer_norm, remat=model_cfg.remat,
-        legacy=model_cfg.legacy_openstl, rngs=nnx.Rngs(seed))
+        rngs=nnx.Rngs(seed), **family)
   raise ValueError(f"Unknown model {name!r}; choose one of {MODELS}.")
 
 

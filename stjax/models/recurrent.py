@@ -67,6 +67,7 @@ class RecurrentNet(nnx.Module):
 
   recurrent = True
   shared_memory = False  # True: one spatiotemporal memory zigzags through all layers
+  output_bias = False    # the 1x1 output conv's bias (OpenSTL has none)
 
   def __init__(self, *, in_shape, out_frames: int, num_hidden, filter_size: int = 5,
                patch_size: int = 4, layer_norm: bool = False, remat: bool = False,
@@ -94,7 +95,7 @@ class RecurrentNet(nnx.Module):
     self.build(dict(spatial=self.spatial, filter_size=filter_size,
                     layer_norm=bool(layer_norm), rngs=rngs), legacy=legacy)
     self.conv_last = layers.Conv(num_hidden[-1], self.frame_channels, 1,
-                                 use_bias=False, rngs=rngs)
+                                 use_bias=self.output_bias, rngs=rngs)
 
   def in_channels(self, i: int) -> int:
     return self.frame_channels if i == 0 else self.num_hidden[i - 1]

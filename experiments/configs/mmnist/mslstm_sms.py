@@ -1,0 +1,12 @@
+"""SMS-LSTM (MS-LSTM's ablation): ConvLSTM cells in the pyramid, on Moving MNIST
+at the paper's setting (base.mslstm_model). `:smoke` shrinks it for a CPU check.
+
+The four configs mslstm_convlstm, mslstm_sms, mslstm_tms and mslstm are the
+rows of the paper's Table 3; they differ only in model.cell and model.pyramid.
+"""
+from experiments.configs import base
+
+
+def get_config(arg: str | None = None):
+  c = base.mslstm_model(base.get_base_config(), cell="convlstm", pyramid=True)
+  return base.shrink_for_smoke(c) if arg == "smoke" else c
