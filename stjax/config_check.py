@@ -6,6 +6,7 @@ import jax
 from stjax.data import DATASETS
 from stjax.models import MODELS, RECURRENT
 from stjax.models.mslstm import CELLS, pyramid_scales
+from stjax.models.tmu import BACKBONES
 from stjax.train.optim import OPTIMIZERS, SCHEDULES
 from stjax.train.step import COMPUTE_DTYPES
 
@@ -20,7 +21,7 @@ def validate(config) -> None:
                    config.eval)
   _require(d.name in DATASETS, f"data.name={d.name!r}; choose one of {DATASETS}.")
   _require(m.name in MODELS, f"model.name={m.name!r}; choose one of {MODELS}.")
-  if m.name in RECURRENT:
+  if m.name in RECURRENT or m.name == "tmu":
     _validate_recurrent(config)
   _require(o.name in OPTIMIZERS,
            f"optim.name={o.name!r}; choose one of {OPTIMIZERS}.")
@@ -64,7 +65,15 @@ def _validate_recurrent(config) -> None:
              f"the {len(m.num_hidden)}-layer pyramid halves the "
              f"{d.image_size // p}-pixel state {deepest.bit_length() - 1} "
              f"times; use an image_size / patch_size divisible by {deepest}.")
-  else:
+  elif m.name == "tmu":
+    _require("backbone" in m and "sources" in m, "model.name='tmu' needs its "
+             "section; build the config with base.tmu_model(c, backbone, sources).")
+    _require(m.backbone in BACKBONES, f"model.backbone={m.backbone!r}; TMU "
+             f"wraps one of {tuple(BACKBONES)}.")
+    _require(not isinstance(m.sources, str), "model.sources is a list of "
+             "workdirs, not one string; write ('path',) for a single source.")
+    _require(config.loss.distill_beta >= 0, "loss.distill_beta must be >= 0.")
+  if m.name != "mslstm":
     _require("filter_size" in m, f"model.name={m.name!r} needs the recurrent "
              f"section of base.recurrent_model(c, {m.name!r}).")
   s = config.sampling

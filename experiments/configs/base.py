@@ -36,6 +36,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.loss.ddr_weight = 0.0   # TAU's alpha
   c.loss.ddr_tau = 0.1
   c.loss.decouple_beta = 0.1  # PredRNN-V2's memory decoupling weight
+  c.loss.distill_beta = 0.1   # TMU's memory distillation weight
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "adam"
@@ -91,7 +92,19 @@ def recurrent_model(c: ml_collections.ConfigDict, name: str) -> ml_collections.C
   _recurrent_common(c, name, num_hidden=(128, 128, 128, 128), patch_size=4)
   c.model.filter_size = 5
   c.model.legacy_openstl = False  # equations of OpenSTL's released weights (README)
+  c.model.init_from = ""  # a finished run's workdir: start from its parameters
   c.optim.lr = 5e-4
+  return c
+
+
+def tmu_model(c: ml_collections.ConfigDict, backbone: str,
+              sources=()) -> ml_collections.ConfigDict:
+  """TMU transfer (Yao et al. 2020): a `backbone` target (convlstm, predrnn or
+  mim) at the OpenSTL setting, distilling the memories of the frozen models
+  trained in the `sources` workdirs (loss.distill_beta, 0.1 as the paper)."""
+  recurrent_model(c, "tmu")
+  c.model.backbone = backbone
+  c.model.sources = tuple(sources)
   return c
 
 

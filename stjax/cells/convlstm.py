@@ -30,7 +30,9 @@ class ConvLSTMCell(nnx.Module):
     self.conv_x = GateConv(in_ch, 4 * hidden, filter_size, **kw)
     self.conv_h = GateConv(hidden, 4 * hidden, filter_size, **kw)
 
-  def __call__(self, carry, x):
+  def __call__(self, carry, x, transfer=None):
+    """`transfer(c', x, h) -> c'`, if given, rewrites the new memory before the
+    output is read from it (TMU, stjax.cells.tmu)."""
     h, c = carry
     if self.conv_x.norm is None:  # one matmul for both (no LayerNorm between)
       gates = layers.conv_sum([self.conv_x.conv, self.conv_h.conv], [x, h])
@@ -39,5 +41,7 @@ class ConvLSTMCell(nnx.Module):
     i, f, g, o = split(gates, 4)
     i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
     c = f * c + i * g
+    if transfer is not None:
+      c = transfer(c, x, h)
     h = o * (g if self.legacy else jnp.tanh(c))
     return (h, c), h

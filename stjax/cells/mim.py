@@ -64,8 +64,10 @@ class MIMBlock(nnx.Module):
     self.mim_s = MIMCell(hidden, hidden, filter_size=filter_size, **kw)
     self.conv_last = layers.Conv(2 * hidden, hidden, 1, use_bias=False, rngs=rngs)
 
-  def __call__(self, carry, inputs):
-    """inputs = (x, d): the layer below's hidden state and MIM-N's output."""
+  def __call__(self, carry, inputs, transfer=None):
+    """inputs = (x, d): the layer below's hidden state and MIM-N's output.
+    `transfer(c', x, h) -> c'`, if given, rewrites the new temporal memory
+    (TMU, stjax.cells.tmu)."""
     (h, c, m, s), (x, d) = carry, inputs
     i_t, g_t, o_t = split(self.conv_t_cc(h), 3)
     i_s, g_s, f_s, o_s = split(self.conv_s_cc(m), 4)
@@ -74,6 +76,8 @@ class MIMBlock(nnx.Module):
          + jax.nn.sigmoid(i_x + i_s) * jnp.tanh(g_x + g_s))
     (c_forgotten, s), _ = self.mim_s((c, s), d)
     c = c_forgotten + jax.nn.sigmoid(i_x + i_t) * jnp.tanh(g_x + g_t)
+    if transfer is not None:
+      c = transfer(c, x, h)
     o = jax.nn.sigmoid(o_x + o_t + o_s)
     h = o * jnp.tanh(self.conv_last(jnp.concatenate([c, m], axis=-1)))
     return (h, c, m, s), h

@@ -33,8 +33,11 @@ class STLSTMCell(nnx.Module):
     self.conv_o = GateConv(2 * hidden, hidden, filter_size, **kw)
     self.conv_last = layers.Conv(2 * hidden, hidden, 1, use_bias=False, rngs=rngs)
 
-  def step(self, carry, x):
-    """((h, c, m), x) -> ((h', c', m'), h', (delta_c, delta_m))."""
+  def step(self, carry, x, transfer=None):
+    """((h, c, m), x) -> ((h', c', m'), h', (delta_c, delta_m)).
+
+    `transfer(c', x, h) -> c'`, if given, rewrites the new temporal memory
+    before the output is read from it (TMU, stjax.cells.tmu)."""
     h, c, m = carry
     i_x, f_x, g_x, i_xm, f_xm, g_xm, o_x = split(self.conv_x(x), 7)
     i_h, f_h, g_h, o_h = split(self.conv_h(h), 4)
@@ -43,6 +46,8 @@ class STLSTMCell(nnx.Module):
     c = jax.nn.sigmoid(f_x + f_h + FORGET_BIAS) * c + delta_c
     delta_m = jax.nn.sigmoid(i_xm + i_m) * jnp.tanh(g_xm + g_m)
     m = jax.nn.sigmoid(f_xm + f_m + FORGET_BIAS) * m + delta_m
+    if transfer is not None:
+      c = transfer(c, x, h)
     mem = jnp.concatenate([c, m], axis=-1)
     o = jax.nn.sigmoid(o_x + o_h + self.conv_o(mem))
     h = o * jnp.tanh(self.conv_last(mem))

@@ -21,6 +21,14 @@ class Datasets:
   test_description: str
 
 
+def frame_shape(data_cfg) -> tuple[int, int, int]:
+  """(H, W, C) of a dataset's frames, without reading it."""
+  if data_cfg.name == "mmnist":
+    return (data_cfg.image_size, data_cfg.image_size, 1)
+  raise ValueError(f"Unknown dataset {data_cfg.name!r}; choose one of "
+                   f"{DATASETS}.")
+
+
 def build_datasets(data_cfg) -> Datasets:
   if data_cfg.name == "mmnist":
     return _moving_mnist(data_cfg)

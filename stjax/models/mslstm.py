@@ -96,7 +96,9 @@ class MSLSTM(RecurrentNet):
       out.append((z, z) if self.cell == "convlstm" else (z, (z,) * memories))
     return tuple(out)
 
-  def cell_step(self, carry, x, t):
+  def cell_step(self, carry, x, t, transfers=None):
+    if transfers:
+      raise ValueError("TMU wraps ConvLSTM, PredRNN and MIM, not MS-LSTM.")
     x = self.embed(x)
     outputs, new = [], []
     for i, (cell, state) in enumerate(zip(self.cells, carry)):

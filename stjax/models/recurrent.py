@@ -90,6 +90,7 @@ class RecurrentNet(nnx.Module):
                        f"states keep their size.")
     self.in_shape, self.out_frames = tuple(in_shape), out_frames
     self.patch_size, self.num_hidden, self.remat = patch_size, num_hidden, remat
+    self.filter_size = filter_size
     self.spatial = (h // patch_size, w // patch_size)
     self.frame_channels = patch_size * patch_size * c
     self.build(dict(spatial=self.spatial, filter_size=filter_size,
@@ -108,14 +109,31 @@ class RecurrentNet(nnx.Module):
   def init_carry(self, batch: int, dtype):
     raise NotImplementedError
 
-  def cell_step(self, carry, x, t):
-    """(carry, input patches, step index) -> (carry, top hidden state, aux)."""
+  def cell_step(self, carry, x, t, transfers=None):
+    """(carry, input patches, step index) -> (carry, top hidden state, aux).
+
+    `transfers`, one callable per layer, rewrite each layer's new temporal
+    memory (TMU); the backbones TMU wraps (ConvLSTM, PredRNN, MIM) take them.
+    """
     raise NotImplementedError
 
+  def memories(self, carry) -> tuple:
+    """Each layer's temporal memory c in a carry (what TMU distils)."""
+    raise NotImplementedError(f"{type(self).__name__} exposes no memories.")
+
+  def advance(self, carry, net, frame, t, train: bool):
+    """One time step: (carry, input patches, true frame patches, step index)
+    -> (carry, predicted patches, aux). TMU overrides it to step its sources."""
+    del frame, train
+    carry, top, aux = self.cell_step(carry, net, t)
+    return carry, self.conv_last(top), aux
+
   # -- the rollout ----------------------------------------------------------------
-  def rollout(self, frames: jax.Array, true_weight: jax.Array):
+  def rollout(self, frames: jax.Array, true_weight: jax.Array, *,
+              train: bool = True):
     """frames (B, T, H, W, C), true_weight (B, T-1) -> (predictions of frames
-    1..T-1 (B, T-1, H, W, C), aux: per-step auxiliary terms averaged)."""
+    1..T-1 (B, T-1, H, W, C), aux: per-step auxiliary terms averaged).
+    `train=False` skips what only the training loss needs (TMU's sources)."""
     b, t = frames.shape[:2]
     if frames.shape[2:] != self.in_shape[1:]:
       raise ValueError(f"{type(self).__name__} was built for frames "
@@ -136,8 +154,7 @@ class RecurrentNet(nnx.Module):
       frame, w, i = x
       w = w[:, None, None, None]
       net = w * frame + (1 - w) * prev
-      cells, top, aux = model.cell_step(cells, net, i)
-      pred = model.conv_last(top)
+      cells, pred, aux = model.advance(cells, net, frame, i, train)
       return (cells, pred), (pred, aux)
 
     if self.remat:  # keep only the carries; recompute each step's gates
@@ -156,7 +173,8 @@ class RecurrentNet(nnx.Module):
                        f"input frames, got {pre}.")
     future = jnp.zeros((b, self.out_frames, *x.shape[2:]), x.dtype)
     preds, _ = self.rollout(jnp.concatenate([x, future], axis=1),
-                            inference_weights(b, pre, self.out_frames))
+                            inference_weights(b, pre, self.out_frames),
+                            train=False)
     return preds[:, pre - 1:]
 
 
@@ -171,12 +189,15 @@ class ConvLSTM(RecurrentNet):
   def init_carry(self, batch, dtype):
     return tuple((zeros(batch, self.spatial, n, dtype),) * 2 for n in self.num_hidden)
 
-  def cell_step(self, carry, x, t):
+  def cell_step(self, carry, x, t, transfers=None):
     new = []
-    for cell, state in zip(self.cells, carry):
-      state, x = cell(state, x)
+    for i, (cell, state) in enumerate(zip(self.cells, carry)):
+      state, x = cell(state, x, transfers[i] if transfers else None)
       new.append(state)
     return tuple(new), x, {}
+
+  def memories(self, carry):
+    return tuple(c for _, c in carry)
 
 
 class PredRNN(RecurrentNet):
@@ -196,18 +217,22 @@ class PredRNN(RecurrentNet):
     hc = tuple((zeros(batch, self.spatial, n, dtype),) * 2 for _ in self.num_hidden)
     return hc, zeros(batch, self.spatial, n, dtype)
 
-  def layer(self, cell, state, m, x):
-    (h, c, m), h, _ = cell.step((*state, m), x)
+  def layer(self, cell, state, m, x, transfer=None):
+    (h, c, m), h, _ = cell.step((*state, m), x, transfer)
     return (h, c), m, h, {}
 
-  def cell_step(self, carry, x, t):
+  def cell_step(self, carry, x, t, transfers=None):
     hc, m = carry
     new, extras = [], []
-    for cell, state in zip(self.cells, hc):
-      state, m, x, extra = self.layer(cell, state, m, x)
+    for i, (cell, state) in enumerate(zip(self.cells, hc)):
+      state, m, x, extra = self.layer(cell, state, m, x,
+                                      transfers[i] if transfers else None)
       new.append(state)
       extras.append(extra)
     return (tuple(new), m), x, self.combine(extras)
+
+  def memories(self, carry):
+    return tuple(c for _, c in carry[0])
 
   def combine(self, extras):
     return {}
@@ -227,8 +252,8 @@ class PredRNNv2(PredRNN):
     n = self.num_hidden[0]
     self.adapter = layers.Conv(n, n, 1, use_bias=False, rngs=kw["rngs"])
 
-  def layer(self, cell, state, m, x):
-    (h, c, m), h, (delta_c, delta_m) = cell.step((*state, m), x)
+  def layer(self, cell, state, m, x, transfer=None):
+    (h, c, m), h, (delta_c, delta_m) = cell.step((*state, m), x, transfer)
     return (h, c), m, h, {"decouple": losses.decoupling(
         self.adapter(delta_c), self.adapter(delta_m))}
 
@@ -257,7 +282,9 @@ class PredRNNpp(RecurrentNet):
     hc = tuple((zeros(batch, self.spatial, n, dtype),) * 2 for _ in self.num_hidden)
     return hc, zeros(batch, self.spatial, n, dtype), zeros(batch, self.spatial, n, dtype)
 
-  def cell_step(self, carry, x, t):
+  def cell_step(self, carry, x, t, transfers=None):
+    if transfers:
+      raise ValueError("TMU wraps ConvLSTM, PredRNN and MIM, not PredRNN++.")
     hc, m, z = carry
     new = []
     for i, (cell, (h, c)) in enumerate(zip(self.cells, hc)):
@@ -297,9 +324,10 @@ class MIM(RecurrentNet):
     diffs = tuple((z, z) for _ in range(layers_ - 1))       # MIM-N h, c
     return first, blocks, diffs, z                   # z: the zigzag memory m
 
-  def cell_step(self, carry, x, t):
+  def cell_step(self, carry, x, t, transfers=None):
+    transfers = transfers or (None,) * len(self.num_hidden)
     (h0, c0), blocks, diffs, m = carry
-    (h, c0, m), _, _ = self.cells[0].step((h0, c0, m), x)
+    (h, c0, m), _, _ = self.cells[0].step((h0, c0, m), x, transfers[0])
     below, new_blocks, new_diffs, d = h, [], [], None
     for i, (block, mim_n, (hb, cb, sb), diff) in enumerate(
         zip(self.cells[1:], self.mim_n, blocks, diffs)):
@@ -307,7 +335,12 @@ class MIM(RecurrentNet):
       stepped, _ = mim_n(diff, d_in)
       diff = jax.tree.map(lambda n, o: jnp.where(t > 0, n, o), stepped, diff)
       d = diff[0]
-      (hb, cb, m, sb), below = block((hb, cb, m, sb), (below, d))
+      (hb, cb, m, sb), below = block((hb, cb, m, sb), (below, d),
+                                     transfers[i + 1])
       new_blocks.append((hb, cb, sb))
       new_diffs.append(diff)
     return ((h, c0), tuple(new_blocks), tuple(new_diffs), m), below, {}
+
+  def memories(self, carry):
+    (_, c0), blocks, _, _ = carry
+    return (c0,) + tuple(c for _, c, _ in blocks)

@@ -149,14 +149,17 @@ def train_and_evaluate(config, workdir: str) -> dict:
     bar = tqdm(total=steps_per_epoch, initial=step - epoch * steps_per_epoch,
                desc=f"epoch {epoch + 1}/{config.train.epochs}", disable=not lead,
                dynamic_ncols=True, mininterval=1.0, file=sys.stderr)
-    loss_sum, logged, t0, epoch_losses = 0.0, 0, time.perf_counter(), []
+    sums, logged, t0, epoch_terms = None, 0, time.perf_counter(), []
     while step < epoch_end:
       state, m = train_step(state, mesh_lib.put_batch(next(batches), mesh))
-      loss_sum = loss_sum + m["loss"]
+      sums = m if sums is None else jax.tree.map(jnp.add, sums, m)
       logged, step = logged + 1, step + 1
       bar.update(1)
       if step % config.train.log_every_steps == 0 or step == epoch_end:
-        loss = float(loss_sum) / logged  # the one host sync of the interval
+        # The one host sync of the interval: every term's mean (the loss, its
+        # parts, TMU's transfer gates).
+        terms = {k: float(v) / logged for k, v in jax.device_get(sums).items()}
+        loss = terms["loss"]
         if not math.isfinite(loss):
           raise SystemExit(
               f"The training loss became {loss} at step {step}. Checkpoints "
@@ -164,10 +167,11 @@ def train_and_evaluate(config, workdir: str) -> dict:
               f"optim.lr or set optim.grad_clip, and use a new --workdir.")
         rate = logged * batch_size / (time.perf_counter() - t0)
         bar.set_postfix(loss=f"{loss:.5f}", seq_s=f"{rate:.1f}")
-        writer.write(step, {"train/loss": loss, "train/seq_per_s": rate,
+        writer.write(step, {**{f"train/{k}": v for k, v in terms.items()},
+                            "train/seq_per_s": rate,
                             "train/lr": float(lr_schedule(step - 1))})
-        epoch_losses.append(loss)
-        loss_sum, logged, t0 = 0.0, 0, time.perf_counter()
+        epoch_terms.append(terms)
+        sums, logged, t0 = None, 0, time.perf_counter()
       if config.train.ckpt_every_steps and step % config.train.ckpt_every_steps == 0:
         ckpts.save(state, meta())
       if step == config.train.stop_after_step:
@@ -196,8 +200,12 @@ def train_and_evaluate(config, workdir: str) -> dict:
       val_text = ("" if val is None else
                   f" | val mse {val['mse']:.3f} mae {val['mae']:.2f} "
                   f"ssim {val['ssim']:.4f} psnr {val['psnr']:.2f}")
+      mean = lambda k: np.mean([t[k] for t in epoch_terms])
+      gates = sorted(k for k in epoch_terms[0] if k.startswith("gate_"))
+      gate_text = ("" if not gates else " | transfer gates " + " ".join(
+          f"{k[5:]}:{mean(k):.3f}" for k in gates))
       print(f"epoch {epoch + 1}/{config.train.epochs} step {step} | train "
-            f"loss {np.mean(epoch_losses):.5f}{val_text}", flush=True)
+            f"loss {mean('loss'):.5f}{gate_text}{val_text}", flush=True)
   ckpts.wait()
 
   best = ckpts.restore_best(jax.device_get(state))

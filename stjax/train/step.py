@@ -19,19 +19,22 @@ from stjax import losses, metrics
 from stjax.train.sampling import ScheduledSampling
 
 COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+# What the optimizer trains: every parameter except those under a `sources`
+# attribute (TMU's frozen pretrained models), which ride in model_state.
+TRAINABLE = nnx.All(nnx.Param, nnx.Not(nnx.PathContains("sources")))
 
 
 class TrainState(flax.struct.PyTreeNode):
   step: jax.Array            # int32 scalar: optimizer steps taken
-  params: Any                # nnx.State of nnx.Param (float32 master copy)
-  model_state: Any           # nnx.State of the rest (BatchNorm statistics)
+  params: Any                # nnx.State of the TRAINABLE params (float32 master copy)
+  model_state: Any           # nnx.State of the rest (BatchNorm statistics, frozen sources)
   opt_state: Any
   rng: jax.Array             # uint32[2], the run's key
 
   @classmethod
   def create(cls, model: nnx.Module, tx: optax.GradientTransformation,
              seed: int):
-    graphdef, params, model_state = nnx.split(model, nnx.Param, ...)
+    graphdef, params, model_state = nnx.split(model, TRAINABLE, ...)
     state = cls(step=jnp.zeros((), jnp.int32), params=params,
                 model_state=model_state, opt_state=tx.init(params),
                 rng=jax.random.PRNGKey(seed))
@@ -58,7 +61,7 @@ def make_apply(graphdef, compute_dtype: str = "float32"):
       arrays = tuple(a.astype(dtype) for a in arrays)
     model = nnx.merge(graphdef, params, model_state, copy=True)
     out = fn(model, *arrays)
-    new_state = nnx.state(model, nnx.Not(nnx.Param))
+    new_state = nnx.state(model, nnx.Not(TRAINABLE))
     new_state = jax.tree.map(lambda n, o: n.astype(o.dtype), new_state, model_state)
     return _cast_floats(out, jnp.float32), new_state
   return apply
@@ -83,9 +86,14 @@ def make_loss(loss_cfg):
       terms["ddr"] = losses.differential_divergence(pred, targets,
                                                     tau=loss_cfg.ddr_tau)
       total = total + loss_cfg.ddr_weight * terms["ddr"]
-    if aux and "decouple" in aux:  # PredRNN-V2
+    aux = aux or {}
+    if "decouple" in aux:  # PredRNN-V2
       terms["decouple"] = aux["decouple"]
       total = total + loss_cfg.decouple_beta * terms["decouple"]
+    if "distill" in aux:  # TMU: beta * sum over layers and sources
+      terms["distill"] = aux["distill"]
+      total = total + loss_cfg.distill_beta * terms["distill"]
+    terms.update({k: v for k, v in aux.items() if k.startswith("gate_")})
     return total, terms
   return loss
 
