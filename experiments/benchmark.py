@@ -7,7 +7,8 @@ For each batch size: compile time of the train step (separate from running
 it), steady-state training and inference throughput (sequences/s, after one
 warm-up call, timed to block_until_ready), peak device memory (the
 allocator's peak where the backend reports it, else XLA's compile-time
-estimate of the train step, marked "est."), parameters, and FLOPs per
+estimate of the train step, marked "est."), parameters (trained, and
+frozen: TMU's sources, needed to train but not to predict), and FLOPs per
 sequence from XLA's cost analysis of inference at batch 1 (of the lowered
 program, so every backend reports the same count), traced with plain
 grouped convolutions (the CPU rewrites would count zero blocks) and, for
@@ -57,6 +58,7 @@ def _peak_memory(compiled) -> tuple[float | None, str]:
 def benchmark(config, batch_sizes, steps):
   import jax  # pylint: disable=import-outside-toplevel
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+  from flax import nnx  # pylint: disable=import-outside-toplevel
   from stjax import layers  # pylint: disable=import-outside-toplevel
   from stjax.models import build_model, is_recurrent  # pylint: disable=import-outside-toplevel
   from stjax.models.recurrent import unrolled_rollout  # pylint: disable=import-outside-toplevel
@@ -75,6 +77,9 @@ def benchmark(config, batch_sizes, steps):
     tx, _ = build_optimizer(config.optim, 1000)
     graphdef, state = TrainState.create(model, tx, config.seed)
     params = sum(x.size for x in jax.tree.leaves(state.params))
+    # TMU's frozen sources: needed to train, not to predict.
+    frozen = sum(x.size for x in jax.tree.leaves(
+        nnx.state(model, nnx.All(nnx.Param, nnx.PathContains("sources")))))
     state = mesh_lib.put_replicated(state, mesh)
     key = jax.random.key(0)
     data = {"inputs": jax.random.uniform(key, (batch, *in_shape)),
@@ -126,6 +131,7 @@ def benchmark(config, batch_sizes, steps):
         "peak_memory_mib": None if memory is None else round(memory, 1),
         "peak_memory_kind": memory_kind,
         "params_m": round(params / 1e6, 3),
+        "frozen_params_m": round(frozen / 1e6, 3),
         "gflops_per_seq": None if flops is None else round(flops / 1e9, 2),
         "gmacs_per_seq": None if flops is None else round(flops / 2e9, 2),
     })

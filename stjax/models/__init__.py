@@ -63,7 +63,7 @@ def _init_from(model: nnx.Module, workdir: str) -> None:
   from stjax.train.pretrained import load_model  # pylint: disable=import-outside-toplevel
   trained = nnx.state(load_model(workdir), nnx.Param)
   ours = nnx.state(model, nnx.Param)
-  shapes = lambda st: jax.tree.map(jnp.shape, st.to_pure_dict())
+  shapes = lambda st: jax.tree.map(jnp.shape, nnx.to_pure_dict(st))
   if shapes(trained) != shapes(ours):
     raise ValueError(f"model.init_from={workdir!r} holds a differently shaped "
                      f"{type(model).__name__}; its model section must match "
