@@ -9,8 +9,8 @@ warm-up call, timed to block_until_ready), peak device memory (the
 allocator's peak where the backend reports it, else XLA's compile-time
 estimate of the train step, marked "est."), parameters (trained, and
 frozen: TMU's sources, needed to train but not to predict), and FLOPs per
-sequence from XLA's cost analysis of inference at batch 1 (of the lowered
-program, so every backend reports the same count), traced with plain
+sequence from XLA's cost analysis of inference at batch 1 (lowered for the
+CPU backend, so every machine reports the same count), traced with plain
 grouped convolutions (the CPU rewrites would count zero blocks) and, for
 recurrent models, the rollout unrolled (XLA counts a loop body once). XLA counts a
 multiply-add as 2 FLOPs; the field's tables (fvcore) count it as 1, so the
@@ -33,9 +33,9 @@ flags.mark_flags_as_required(["config"])
 
 
 def _cost_flops(lowered) -> float | None:
-  """XLA's count of the traced program, before backend passes: the compiled
-  count on GPU misses convolutions that became library calls (it reported
-  0.12 GMACs for a 34-GMAC ConvLSTM on an H100), and the two agree on CPU."""
+  """XLA's count of the lowered program. Lowered for the CPU backend: on GPU
+  the count missed the convolutions that became library calls (0.12 GMACs for
+  a 34-GMAC ConvLSTM on an H100, and none at all before compiling)."""
   cost = lowered.cost_analysis()
   if isinstance(cost, (list, tuple)):
     cost = cost[0] if cost else None
@@ -116,7 +116,10 @@ def benchmark(config, batch_sizes, steps):
     if memory_kind == "measured":
       memory, memory_kind = _peak_memory(compiled)
     one = jax.tree.map(lambda x: x[:1], jax.device_get(data["inputs"]))
-    with layers.plain_convolutions(), unrolled_rollout():  # count the model
+    # Counted on the CPU backend, the same on every machine: a GPU's count
+    # misses the convolutions that became library calls.
+    with layers.plain_convolutions(), unrolled_rollout(), \
+         jax.default_device(jax.devices("cpu")[0]):
       flops = _cost_flops(make_predict(graphdef).lower(
           jax.device_get(state.params), jax.device_get(state.model_state),
           jnp.asarray(one)))
