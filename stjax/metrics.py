@@ -81,3 +81,60 @@ def frame_metrics(pred, target, ssim_mode: str = "gaussian"):
           "mae": mae_per_frame(pred, target),
           "ssim": ssim_per_frame(pred, target, ssim_mode),
           "psnr": psnr_per_frame(pred, target)}
+
+
+# -- Nowcasting skill (radar echo): counts per frame, scores from summed counts.
+#
+# A pixel is an "event" where its value reaches the threshold (>=). The counts
+# are summed over the whole evaluation set per frame and threshold before the
+# scores are formed, as the HKO-7 benchmark and the MIM/MS-LSTM code do, so a
+# frame with no rain anywhere does not turn a score undefined. A score whose
+# denominator is still zero over the whole set is NaN: undefined, not 0 or 1.
+
+def contingency_per_frame(pred, target, thresholds):
+  """(B, T, H, W, C) arrays and K thresholds (in the arrays' units) -> dict of
+  (B, T, K) counts: hits, misses, false_alarms, correct_negatives."""
+  thr = jnp.asarray(thresholds, jnp.float32)
+  p = pred[..., None] >= thr   # (B, T, H, W, C, K)
+  t = target[..., None] >= thr
+  count = lambda m: jnp.sum(m, axis=(2, 3, 4), dtype=jnp.float32)
+  return {"hits": count(p & t), "misses": count(~p & t),
+          "false_alarms": count(p & ~t), "correct_negatives": count(~p & ~t)}
+
+
+def skill_scores(counts):
+  """Counts (any matching shapes, e.g. summed to (T, K)) -> CSI, POD, FAR, HSS.
+
+      CSI = H / (H + M + F)          POD = H / (H + M)          FAR = F / (H + F)
+      HSS = 2 (H N - M F) / ((H + M)(M + N) + (H + F)(F + N))
+  with H hits, M misses, F false alarms, N correct negatives.
+  """
+  h, m, f, n = (jnp.asarray(counts[k], jnp.float32) for k in
+                ("hits", "misses", "false_alarms", "correct_negatives"))
+  ratio = lambda a, b: jnp.where(b > 0, a / jnp.where(b > 0, b, 1.0), jnp.nan)
+  return {"csi": ratio(h, h + m + f), "pod": ratio(h, h + m),
+          "far": ratio(f, h + f),
+          "hss": ratio(2 * (h * n - m * f), (h + m) * (m + n) + (h + f) * (f + n))}
+
+
+# -- Gridded weather (WeatherBench): area-weighted errors on a lat-lon grid.
+
+def latitude_weights(latitudes_deg) -> jax.Array:
+  """cos(latitude), normalised to mean 1 over the grid's rows (WeatherBench)."""
+  w = jnp.cos(jnp.deg2rad(jnp.asarray(latitudes_deg, jnp.float32)))
+  return w / jnp.mean(w)
+
+
+def weighted_rmse_per_frame(pred, target, lat_weights):
+  """(B, T, H=lat, W=lon, C) in the variable's units -> (B, T): the square root
+  of the latitude-weighted mean squared error of each frame, averaged over
+  channels (WeatherBench's RMSE, per forecast time)."""
+  w = lat_weights[:, None, None]
+  mse = jnp.mean(jnp.square(pred - target) * w, axis=(2, 3))
+  return jnp.mean(jnp.sqrt(mse), axis=-1)
+
+
+def weighted_mae_per_frame(pred, target, lat_weights):
+  """As weighted_rmse_per_frame, for the absolute error."""
+  w = lat_weights[:, None, None]
+  return jnp.mean(jnp.mean(jnp.abs(pred - target) * w, axis=(2, 3)), axis=-1)

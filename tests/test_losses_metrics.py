@@ -52,3 +52,44 @@ def test_ssim_matches_scikit_image(mode, kwargs):
 def test_ssim_rejects_frames_smaller_than_its_window():
   with pytest.raises(ValueError, match="at least 11x11"):
     metrics.ssim_per_frame(jnp.zeros((1, 1, 8, 8, 1)), jnp.zeros((1, 1, 8, 8, 1)))
+
+
+def test_nowcasting_counts_and_scores_by_hand():
+  # One sequence, one 2x3 frame, thresholds 0.5 and 2 (mm/h, say).
+  target = np.array([[0.0, 1.0, 3.0], [0.6, 0.2, 2.0]]).reshape(1, 1, 2, 3, 1)
+  pred = np.array([[0.7, 0.4, 2.5], [0.1, 0.9, 1.9]]).reshape(1, 1, 2, 3, 1)
+  counts = metrics.contingency_per_frame(jnp.asarray(pred), jnp.asarray(target),
+                                         (0.5, 2.0))
+  # >= 0.5: pred events at (0,0) (0,2) (1,1) (1,2); truth at (0,1) (0,2)
+  #   (1,0) (1,2): hits 2, misses 2, false alarms 2 [(0,0) (1,1)], negatives 0
+  # >= 2.0: pred events at (0,2); truth at (0,2) (1,2): hits 1, misses 1, 0, 4
+  want = {"hits": [2, 1], "misses": [2, 1], "false_alarms": [2, 0],
+          "correct_negatives": [0, 4]}
+  for k, v in want.items():
+    np.testing.assert_array_equal(np.asarray(counts[k])[0, 0], v)
+  s = {k: np.asarray(v)[0, 0] for k, v in metrics.skill_scores(counts).items()}
+  np.testing.assert_allclose(s["csi"], [1 / 3, 1 / 2])
+  np.testing.assert_allclose(s["pod"], [1 / 2, 1 / 2])
+  np.testing.assert_allclose(s["far"], [1 / 2, 0.0])
+  hss1 = 2 * (2 * 0 - 2 * 2) / ((2 + 2) * (2 + 0) + (2 + 2) * (2 + 0))  # -0.5
+  hss2 = 2 * (1 * 4 - 1 * 0) / ((1 + 1) * (1 + 4) + (1 + 0) * (0 + 4))
+  np.testing.assert_allclose(s["hss"], [hss1, hss2], rtol=1e-6)
+  dry = metrics.skill_scores({k: jnp.zeros(1) for k in want} |
+                             {"correct_negatives": jnp.ones(1)})
+  assert np.isnan(dry["csi"][0]) and np.isnan(dry["far"][0])
+
+
+def test_latitude_weighted_errors_by_hand():
+  lats = np.array([-60.0, 0.0, 60.0])
+  w = np.asarray(metrics.latitude_weights(lats))
+  np.testing.assert_allclose(w, np.array([0.5, 1.0, 0.5]) / (2 / 3), rtol=1e-6)
+  target = np.zeros((1, 1, 3, 2, 1))
+  pred = np.zeros((1, 1, 3, 2, 1))
+  pred[0, 0, 0, :, 0] = 2.0   # an error of 2 K on the 60S row only
+  rmse = float(metrics.weighted_rmse_per_frame(jnp.asarray(pred), jnp.asarray(target),
+                                               jnp.asarray(w))[0, 0])
+  # mean over 6 cells of w * e^2 = (0.75 * 4 * 2) / 6 = 1
+  assert rmse == pytest.approx(1.0, rel=1e-6)
+  mae = float(metrics.weighted_mae_per_frame(jnp.asarray(pred), jnp.asarray(target),
+                                             jnp.asarray(w))[0, 0])
+  assert mae == pytest.approx(0.75 * 2 * 2 / 6, rel=1e-6)
