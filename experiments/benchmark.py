@@ -60,6 +60,7 @@ def benchmark(config, batch_sizes, steps):
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
   from flax import nnx  # pylint: disable=import-outside-toplevel
   from stjax import layers  # pylint: disable=import-outside-toplevel
+  from stjax.data import frame_shape  # pylint: disable=import-outside-toplevel
   from stjax.models import build_model, is_recurrent  # pylint: disable=import-outside-toplevel
   from stjax.models.recurrent import unrolled_rollout  # pylint: disable=import-outside-toplevel
   from stjax.train.sampling import ScheduledSampling  # pylint: disable=import-outside-toplevel
@@ -68,7 +69,7 @@ def benchmark(config, batch_sizes, steps):
   from stjax.train.step import TrainState, make_predict, make_train_step  # pylint: disable=import-outside-toplevel
 
   d = config.data
-  in_shape = (d.pre_seq_length, d.image_size, d.image_size, 1)
+  in_shape = (d.pre_seq_length, *frame_shape(d))
   mesh = mesh_lib.make_mesh()
   rows = []
   for batch in batch_sizes:

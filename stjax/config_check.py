@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax
 
-from stjax.data import DATASETS
+from stjax.data import DATASETS, frame_shape
 from stjax.models import MODELS, RECURRENT
 from stjax.models.mslstm import CELLS, pyramid_scales
 from stjax.models.tmu import BACKBONES
@@ -20,6 +20,11 @@ def validate(config) -> None:
   d, m, t, o, e = (config.data, config.model, config.train, config.optim,
                    config.eval)
   _require(d.name in DATASETS, f"data.name={d.name!r}; choose one of {DATASETS}.")
+  if d.name == "taxibj":
+    _require("path" in d and "val_fraction" in d, "data.name='taxibj' needs "
+             "its section; build the config with base.taxibj_data(c).")
+    _require(0 < d.val_fraction < 1, f"data.val_fraction={d.val_fraction} must "
+             f"lie in (0, 1).")
   _require(m.name in MODELS, f"model.name={m.name!r}; choose one of {MODELS}.")
   if m.name in RECURRENT or m.name == "tmu":
     _validate_recurrent(config)
@@ -40,8 +45,8 @@ def validate(config) -> None:
     _require(size > 0 and size % devices == 0 and size % processes == 0,
              f"{name}={size} must be a positive multiple of the {devices} "
              f"device(s) (and {processes} process(es)) it is split over.")
-  _require(d.train_size >= t.batch_size,
-           f"data.train_size={d.train_size} is smaller than one batch "
+  _require(d.get("train_size", t.batch_size) >= t.batch_size,
+           f"data.train_size={d.get('train_size')} is smaller than one batch "
            f"({t.batch_size}); an epoch would have no steps.")
   _require(t.log_every_steps > 0, "train.log_every_steps must be positive.")
   _require(t.eval_every_epochs > 0, "train.eval_every_epochs must be positive.")
@@ -54,16 +59,17 @@ def _validate_recurrent(config) -> None:
            f"base.recurrent_model(c, {m.name!r}) so it has num_hidden, "
            f"filter_size, patch_size and a sampling section.")
   p = m.patch_size
-  _require(p > 0 and d.image_size % p == 0,
-           f"model.patch_size={p} must divide data.image_size={d.image_size}.")
+  h, w, _ = frame_shape(d)
+  _require(p > 0 and h % p == 0 and w % p == 0,
+           f"model.patch_size={p} must divide the {h}x{w} frames.")
   if m.name == "mslstm":
     _require("cell" in m, "model.name='mslstm' needs its own section; build "
              "the config with base.mslstm_model(c, cell=..., pyramid=...).")
     _require(m.cell in CELLS, f"model.cell={m.cell!r}; choose one of {CELLS}.")
     deepest = 2 ** max(pyramid_scales(len(m.num_hidden), m.pyramid))
-    _require((d.image_size // p) % deepest == 0,
+    _require((h // p) % deepest == 0 and (w // p) % deepest == 0,
              f"the {len(m.num_hidden)}-layer pyramid halves the "
-             f"{d.image_size // p}-pixel state {deepest.bit_length() - 1} "
+             f"{h // p}x{w // p} state {deepest.bit_length() - 1} "
              f"times; use an image_size / patch_size divisible by {deepest}.")
   elif m.name == "tmu":
     _require("backbone" in m and "sources" in m, "model.name='tmu' needs its "

@@ -71,6 +71,24 @@ def get_base_config() -> ml_collections.ConfigDict:
   return c
 
 
+def taxibj_data(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """TaxiBJ (stjax/data/taxibj.py), OpenSTL's setting: 4 -> 4 frames of 2 x
+  32 x 32 flows, batch 16, 50 epochs, cosine schedule after 5 warm-up epochs
+  (5 x 1160 steps: the ~18.6k training sequences kept after validation)."""
+  c.data = ml_collections.ConfigDict()
+  c.data.name = "taxibj"
+  c.data.path = "data/taxibj/dataset.npz"  # experiments/download_taxibj.sh
+  c.data.val_fraction = 0.05  # the most recent training sequences
+  c.data.pre_seq_length = 4
+  c.data.aft_seq_length = 4
+  c.data.seed = 0
+  c.data.num_threads = 4
+  c.train.epochs = 50
+  c.optim.schedule = "cosine"
+  c.optim.warmup_steps = 5 * 1160
+  return c
+
+
 def simvp_model(c: ml_collections.ConfigDict, name: str) -> ml_collections.ConfigDict:
   """SimVP / TAU at the OpenSTL Moving MNIST setting."""
   c.model.name = name
@@ -158,8 +176,13 @@ def shrink_for_smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.model.num_hidden, c.model.patch_size = (8,) * 4, 4
   else:
     c.model.num_hidden = (16, 16)
-  c.data.train_size, c.data.val_size, c.data.test_size = 64, 16, 16
-  c.train.epochs, c.train.batch_size = 2, 8
+  if c.data.name == "mmnist":
+    c.data.train_size, c.data.val_size, c.data.test_size = 64, 16, 16
+    c.train.epochs = 2
+  else:  # a file dataset: one epoch, a short test
+    c.train.epochs, c.eval.test_limit = 1, 64
+    c.optim.warmup_steps = 0
+  c.train.batch_size = 8
   c.train.log_every_steps, c.train.ckpt_every_steps = 2, 0
   c.eval.batch_size = 8
   return c

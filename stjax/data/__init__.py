@@ -5,10 +5,10 @@ import dataclasses
 
 import numpy as np
 
-from stjax.data import mnist, moving_mnist
+from stjax.data import mnist, moving_mnist, taxibj
 from stjax.data.pipeline import Split, eval_batches, train_batches
 
-DATASETS = ("mmnist",)
+DATASETS = ("mmnist", "taxibj")
 
 
 @dataclasses.dataclass
@@ -25,6 +25,8 @@ def frame_shape(data_cfg) -> tuple[int, int, int]:
   """(H, W, C) of a dataset's frames, without reading it."""
   if data_cfg.name == "mmnist":
     return (data_cfg.image_size, data_cfg.image_size, 1)
+  if data_cfg.name == "taxibj":
+    return taxibj.FRAME_SHAPE
   raise ValueError(f"Unknown dataset {data_cfg.name!r}; choose one of "
                    f"{DATASETS}.")
 
@@ -32,6 +34,10 @@ def frame_shape(data_cfg) -> tuple[int, int, int]:
 def build_datasets(data_cfg) -> Datasets:
   if data_cfg.name == "mmnist":
     return _moving_mnist(data_cfg)
+  if data_cfg.name == "taxibj":
+    train, val, test = taxibj.load(data_cfg.path, data_cfg.val_fraction)
+    return Datasets(train, val, test, taxibj.FRAME_SHAPE, generated_train=False,
+                    test_description=f"TaxiBJ test split of {data_cfg.path}")
   raise ValueError(f"Unknown dataset {data_cfg.name!r}; choose one of "
                    f"{DATASETS}.")
 

@@ -27,7 +27,11 @@ class Split:
     if seq.shape[0] < total:
       raise ValueError(f"A sequence has {seq.shape[0]} frames; the config asks "
                        f"for {self.pre_seq_length} + {self.aft_seq_length}.")
-    frames = np.asarray(seq[:total], np.float32) / 255.0
+    # uint8 frames (images) are scaled from [0, 255]; float sources (flows,
+    # fields) arrive already in [0, 1].
+    frames = np.asarray(seq[:total], np.float32)
+    if seq.dtype == np.uint8:
+      frames = frames / 255.0
     if not np.isfinite(frames).all():
       raise ValueError("A sequence contains NaN or infinite values.")
     return {"inputs": frames[:self.pre_seq_length],

@@ -1,0 +1,78 @@
+"""TaxiBJ crowd flows (Zhang et al. 2017) in the file the field distributes.
+
+`dataset.npz` (OpenSTL's release, also used by SimVP and MIM) holds X_train,
+Y_train, X_test, Y_test: (N, 4, 2, 32, 32) floats, the in- and out-flow of a
+32 x 32 grid over Beijing, 4 observed and 4 future half-hour frames, min-max
+scaled to [-1, 1]. A record here is the whole (8, 32, 32, 2) sequence mapped
+to [0, 1] as the reference does ((x + 1) / 2).
+
+Validation: the reference validates on its test set; here the last
+`val_fraction` of the training sequences (the most recent ones, the file being
+in time order) are held out instead, so the test set is never used to pick a
+checkpoint. Sequences overlap in time, so the few at the boundary share frames
+with the last training ones.
+"""
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+
+KEYS = ("X_train", "Y_train", "X_test", "Y_test")
+FRAME_SHAPE = (32, 32, 2)  # (H, W, C): in-flow, out-flow
+
+
+class FlowSequences:
+  """Random-access (T, H, W, C) float32 sequences in [0, 1]."""
+
+  def __init__(self, x: np.ndarray, y: np.ndarray):
+    self.x, self.y = x, y
+
+  def __len__(self) -> int:
+    return len(self.x)
+
+  def __getitem__(self, index: int) -> np.ndarray:
+    seq = np.concatenate([self.x[int(index)], self.y[int(index)]], axis=0)
+    return (np.transpose(seq, (0, 2, 3, 1)).astype(np.float32) + 1.0) / 2.0
+
+
+def load(path: str | pathlib.Path, val_fraction: float):
+  """(train, val, test) sources from dataset.npz."""
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise FileNotFoundError(
+        f"data.path={path} does not exist; it should be TaxiBJ's dataset.npz "
+        f"(scripts/download_taxibj.sh fetches it on a machine with internet).")
+  try:
+    f = np.load(path)
+    files = f.files
+  except (OSError, EOFError, ValueError, AttributeError) as e:  # not an .npz
+    raise ValueError(f"{path} is not a readable .npz file "
+                     f"({type(e).__name__}: {str(e)[:120]}).") from e
+  with f:
+    missing = [k for k in KEYS if k not in files]
+    if missing:
+      raise ValueError(f"{path} lacks {missing}; TaxiBJ's dataset.npz holds "
+                       f"{list(KEYS)}.")
+    arrays = {k: np.asarray(f[k]) for k in KEYS}
+  for k, a in arrays.items():
+    if a.ndim != 5 or a.shape[2:] != (2, 32, 32) or not np.issubdtype(a.dtype, np.floating):
+      raise ValueError(f"{path}: {k} is {a.dtype} {a.shape}; expected floats "
+                       f"(N, T, 2, 32, 32) as in TaxiBJ's dataset.npz.")
+    if a.size and (np.nanmin(a) < -1.001 or np.nanmax(a) > 1.001):
+      raise ValueError(f"{path}: {k} spans [{np.nanmin(a):.3g}, {np.nanmax(a):.3g}]; "
+                       f"the distributed file is min-max scaled to [-1, 1].")
+  for split in ("train", "test"):
+    if len(arrays[f"X_{split}"]) != len(arrays[f"Y_{split}"]):
+      raise ValueError(f"{path}: X_{split} and Y_{split} hold different numbers "
+                       f"of sequences.")
+  n = len(arrays["X_train"])
+  n_val = int(round(n * val_fraction))
+  if not 0 < n_val < n:
+    raise ValueError(f"data.val_fraction={val_fraction} leaves {n_val} of {n} "
+                     f"training sequences for validation; choose a fraction "
+                     f"that holds out at least one and keeps at least one.")
+  xt, yt = arrays["X_train"], arrays["Y_train"]
+  return (FlowSequences(xt[:n - n_val], yt[:n - n_val]),
+          FlowSequences(xt[n - n_val:], yt[n - n_val:]),
+          FlowSequences(arrays["X_test"], arrays["Y_test"]))
