@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax
 
-from stjax.data import DATASETS, frame_shape
+from stjax.data import DATASETS, frame_shape, radar
 from stjax.models import MODELS, RECURRENT
 from stjax.models.mslstm import CELLS, pyramid_scales
 from stjax.models.tmu import BACKBONES
@@ -20,11 +20,22 @@ def validate(config) -> None:
   d, m, t, o, e = (config.data, config.model, config.train, config.optim,
                    config.eval)
   _require(d.name in DATASETS, f"data.name={d.name!r}; choose one of {DATASETS}.")
-  if d.name == "taxibj":
-    _require("path" in d and "val_fraction" in d, "data.name='taxibj' needs "
-             "its section; build the config with base.taxibj_data(c).")
+  if d.name != "mmnist":
+    _require("path" in d, f"data.name={d.name!r} needs its own data section; "
+             f"build the config with its helper in experiments/configs "
+             f"(base.taxibj_data, benchmarks.{d.name}_data).")
+  if "val_fraction" in d:
     _require(0 < d.val_fraction < 1, f"data.val_fraction={d.val_fraction} must "
              f"lie in (0, 1).")
+  _require(d.get("test_aft_seq_length", 0) >= 0,
+           "data.test_aft_seq_length must be 0 (same as aft) or positive.")
+  if d.name == "radar":
+    _require(d.threshold_unit in radar.THRESHOLD_UNITS,
+             f"data.threshold_unit={d.threshold_unit!r}; choose one of "
+             f"{radar.THRESHOLD_UNITS}.")
+    _require(len(d.thresholds) > 0, "data.thresholds is empty; give at least one.")
+  if d.name == "weatherbench":
+    _require(len(d.variables) > 0, "data.variables is empty; give e.g. ('t2m',).")
   _require(m.name in MODELS, f"model.name={m.name!r}; choose one of {MODELS}.")
   if m.name in RECURRENT or m.name == "tmu":
     _validate_recurrent(config)

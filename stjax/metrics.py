@@ -16,8 +16,11 @@ Both average the SSIM map over the pixels whose window lies inside the frame
 """
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 SSIM_MODES = ("gaussian", "openstl")
 
@@ -138,3 +141,86 @@ def weighted_mae_per_frame(pred, target, lat_weights):
   """As weighted_rmse_per_frame, for the absolute error."""
   w = lat_weights[:, None, None]
   return jnp.mean(jnp.mean(jnp.abs(pred - target) * w, axis=(2, 3)), axis=-1)
+
+
+def weighted_mse_per_frame(pred, target, lat_weights):
+  """(B, T) latitude-weighted MSE of each frame, averaged over channels; the
+  evaluation sums it over sequences and takes the root at the end, which is
+  WeatherBench's RMSE (root of the mean over times and grid)."""
+  w = lat_weights[:, None, None]
+  return jnp.mean(jnp.mean(jnp.square(pred - target) * w, axis=(2, 3)), axis=-1)
+
+
+# -- What each community reports: one spec per dataset, applied in eval steps.
+
+@dataclasses.dataclass(frozen=True)
+class MetricSpec:
+  """How a dataset's predictions are scored.
+
+  kind "image": frames in [0, 1]; MSE/MAE (per-frame sums), SSIM (both
+    modes), PSNR, on predictions clipped to [0, 1]. `thresholds` (in [0, 1]
+    units, named by `threshold_names`) add CSI/POD/FAR/HSS (radar echo).
+  kind "field": normalised physical fields; values are mapped back with
+    `scale` and `offset` (per channel) and scored in the variable's units: plain
+    per-pixel MSE/MAE/RMSE as OpenSTL's weather tables, and with `latitudes`
+    the latitude-weighted RMSE/MAE of WeatherBench. No clipping, no SSIM.
+  """
+  kind: str = "image"
+  scale: tuple = ()
+  offset: tuple = ()
+  latitudes: tuple = ()
+  thresholds: tuple = ()
+  threshold_names: tuple = ()
+
+
+def eval_metrics(pred, target, spec: MetricSpec):
+  """(B, T, H, W, C) arrays -> dict of per-sequence (B, T) values and, for
+  thresholds, (B, T, K) contingency counts (keys starting with 'n_')."""
+  pred, target = pred.astype(jnp.float32), target.astype(jnp.float32)
+  if spec.kind == "field":
+    scale = jnp.asarray(spec.scale, jnp.float32)
+    offset = jnp.asarray(spec.offset, jnp.float32)
+    pred, target = pred * scale + offset, target * scale + offset
+    err = pred - target
+    out = {"mse": jnp.mean(jnp.square(err), axis=(2, 3, 4)),
+           "mae": jnp.mean(jnp.abs(err), axis=(2, 3, 4))}
+    if spec.latitudes:
+      w = latitude_weights(spec.latitudes)
+      out["wmse"] = weighted_mse_per_frame(pred, target, w)
+      out["wmae"] = weighted_mae_per_frame(pred, target, w)
+    return out
+  out = frame_metrics(pred, target, "gaussian")
+  out["ssim_openstl"] = ssim_per_frame(jnp.clip(pred, 0, 1), target, "openstl")
+  if spec.thresholds:
+    counts = contingency_per_frame(pred, target, spec.thresholds)
+    out.update({f"n_{k}": v for k, v in counts.items()})
+  return out
+
+
+def summarize(sums: dict, spec: MetricSpec) -> dict:
+  """Sums over the evaluated sequences (and 'count') -> per-frame curves and
+  their means. Skill scores come from counts summed over sequences, per frame
+  and threshold, and are averaged over frames (NaN frames skipped)."""
+  sums = dict(sums)
+  count = float(sums.pop("count"))
+  counts = {k[2:]: np.asarray(sums.pop(k)) for k in list(sums) if k.startswith("n_")}
+  per_frame = {k: np.asarray(v) / count for k, v in sums.items()}
+  if spec.kind == "field":
+    per_frame["rmse"] = np.sqrt(per_frame["mse"])
+    if "wmse" in per_frame:
+      per_frame["wrmse"] = np.sqrt(per_frame.pop("wmse"))
+  if counts:
+    scores = {k: np.asarray(v) for k, v in skill_scores(counts).items()}
+    for k, v in scores.items():  # (T, K)
+      for j, name in enumerate(spec.threshold_names):
+        per_frame[f"{k}_{name}"] = v[:, j]
+  summary = {}
+  for k, v in per_frame.items():
+    finite = v[np.isfinite(v)]
+    summary[k] = float(finite.mean()) if finite.size else float("nan")
+  if spec.kind == "field":  # roots of the means over all frames, not means of roots
+    summary["rmse"] = float(np.sqrt(np.mean(np.asarray(sums["mse"]) / count)))
+    if "wmse" in sums:
+      summary["wrmse"] = float(np.sqrt(np.mean(np.asarray(sums["wmse"]) / count)))
+  return {**summary, "num_sequences": int(count),
+          "per_frame": {k: v.tolist() for k, v in per_frame.items()}}

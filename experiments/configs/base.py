@@ -23,6 +23,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.data.num_digits = 2
   c.data.pre_seq_length = 10
   c.data.aft_seq_length = 10
+  c.data.test_aft_seq_length = 0  # a longer test horizon; 0 = aft_seq_length
   c.data.train_size = 10000  # sequences per epoch, as OpenSTL
   c.data.val_size = 1000
   c.data.test_size = 10000
@@ -75,17 +76,25 @@ def taxibj_data(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """TaxiBJ (stjax/data/taxibj.py), OpenSTL's setting: 4 -> 4 frames of 2 x
   32 x 32 flows, batch 16, 50 epochs, cosine schedule after 5 warm-up epochs
   (5 x 1160 steps: the ~18.6k training sequences kept after validation)."""
-  c.data = ml_collections.ConfigDict()
-  c.data.name = "taxibj"
-  c.data.path = "data/taxibj/dataset.npz"  # experiments/download_taxibj.sh
+  file_data(c, "taxibj", "data/taxibj/dataset.npz", 4, 4)  # download_taxibj.sh
   c.data.val_fraction = 0.05  # the most recent training sequences
-  c.data.pre_seq_length = 4
-  c.data.aft_seq_length = 4
-  c.data.seed = 0
-  c.data.num_threads = 4
   c.train.epochs = 50
   c.optim.schedule = "cosine"
   c.optim.warmup_steps = 5 * 1160
+  return c
+
+
+def file_data(c, name: str, path: str, pre: int, aft: int, test_aft: int = 0):
+  """A dataset read from files: replaces the Moving MNIST section with the
+  keys every file dataset has; the dataset's own keys are added after."""
+  c.data = ml_collections.ConfigDict()
+  c.data.name = name
+  c.data.path = path
+  c.data.pre_seq_length = pre
+  c.data.aft_seq_length = aft
+  c.data.test_aft_seq_length = test_aft  # 0 = aft
+  c.data.seed = 0
+  c.data.num_threads = 4
   return c
 
 

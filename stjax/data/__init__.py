@@ -5,10 +5,13 @@ import dataclasses
 
 import numpy as np
 
-from stjax.data import mnist, moving_mnist, taxibj
+from stjax import metrics
+from stjax.data import (human36m, kitti_caltech, kth, mnist, moving_mnist,
+                        radar, taxibj, weatherbench)
 from stjax.data.pipeline import Split, eval_batches, train_batches
 
-DATASETS = ("mmnist", "taxibj")
+DATASETS = ("mmnist", "taxibj", "kth", "human36m", "weatherbench", "radar",
+            "kitti_caltech")
 
 
 @dataclasses.dataclass
@@ -19,6 +22,7 @@ class Datasets:
   frame_shape: tuple[int, int, int]  # (H, W, C)
   generated_train: bool  # an endless generator: no epoch shuffling needed
   test_description: str
+  metrics: metrics.MetricSpec = metrics.MetricSpec()  # what its papers report
 
 
 def frame_shape(data_cfg) -> tuple[int, int, int]:
@@ -27,19 +31,47 @@ def frame_shape(data_cfg) -> tuple[int, int, int]:
     return (data_cfg.image_size, data_cfg.image_size, 1)
   if data_cfg.name == "taxibj":
     return taxibj.FRAME_SHAPE
+  if data_cfg.name in ("kth", "radar"):
+    return (data_cfg.image_size, data_cfg.image_size, 1)
+  if data_cfg.name == "human36m":
+    return (data_cfg.image_size, data_cfg.image_size, 3)
+  if data_cfg.name == "weatherbench":
+    return (*data_cfg.grid, len(data_cfg.variables))
+  if data_cfg.name == "kitti_caltech":
+    return kitti_caltech.FRAME_SHAPE
   raise ValueError(f"Unknown dataset {data_cfg.name!r}; choose one of "
                    f"{DATASETS}.")
 
 
 def build_datasets(data_cfg) -> Datasets:
-  if data_cfg.name == "mmnist":
+  name = data_cfg.name
+  if name == "mmnist":
     return _moving_mnist(data_cfg)
-  if data_cfg.name == "taxibj":
+  shape = frame_shape(data_cfg)
+  test_frames = data_cfg.pre_seq_length + (
+      data_cfg.test_aft_seq_length or data_cfg.aft_seq_length)
+  spec = metrics.MetricSpec()
+  if name == "taxibj":
     train, val, test = taxibj.load(data_cfg.path, data_cfg.val_fraction)
-    return Datasets(train, val, test, taxibj.FRAME_SHAPE, generated_train=False,
-                    test_description=f"TaxiBJ test split of {data_cfg.path}")
-  raise ValueError(f"Unknown dataset {data_cfg.name!r}; choose one of "
-                   f"{DATASETS}.")
+  elif name == "kth":
+    train, val, test = kth.load(data_cfg, test_frames)
+  elif name == "human36m":
+    train, val, test = human36m.load(data_cfg, test_frames)
+  elif name == "weatherbench":
+    (train, val, test), spec = weatherbench.load(data_cfg, test_frames)
+  elif name == "radar":
+    (train, val, test), spec = radar.load(data_cfg, test_frames)
+  elif name == "kitti_caltech":
+    train, val, test = kitti_caltech.load(data_cfg, test_frames)
+  else:
+    raise ValueError(f"Unknown dataset {name!r}; choose one of {DATASETS}.")
+  sample = test[0]
+  if sample.shape[1:] != shape:
+    raise ValueError(f"data.path={data_cfg.path} gives frames of shape "
+                     f"{sample.shape[1:]}; the config expects {shape}.")
+  return Datasets(train, val, test, shape, generated_train=False,
+                  test_description=f"{name} test split of {data_cfg.path}",
+                  metrics=spec)
 
 
 def _moving_mnist(cfg) -> Datasets:

@@ -164,16 +164,19 @@ class RecurrentNet(nnx.Module):
     preds = unpatchify(jnp.swapaxes(preds, 0, 1), self.patch_size)
     return preds, jax.tree.map(jnp.mean, aux)
 
-  def __call__(self, x: jax.Array, *, train: bool = False, key=None) -> jax.Array:
-    """(B, T_in, H, W, C) observed frames -> (B, T_out, H, W, C) predictions."""
+  def __call__(self, x: jax.Array, *, train: bool = False, key=None,
+               out_frames: int | None = None) -> jax.Array:
+    """(B, T_in, H, W, C) observed frames -> (B, T_out, H, W, C) predictions;
+    `out_frames` overrides the horizon it was built for (a longer test one)."""
+    out_frames = out_frames or self.out_frames
     del train, key  # no dropout; scheduled sampling is rollout's business
     b, pre = x.shape[:2]
     if pre != self.in_shape[0]:
       raise ValueError(f"{type(self).__name__} was built for {self.in_shape[0]} "
                        f"input frames, got {pre}.")
-    future = jnp.zeros((b, self.out_frames, *x.shape[2:]), x.dtype)
+    future = jnp.zeros((b, out_frames, *x.shape[2:]), x.dtype)
     preds, _ = self.rollout(jnp.concatenate([x, future], axis=1),
-                            inference_weights(b, pre, self.out_frames),
+                            inference_weights(b, pre, out_frames),
                             train=False)
     return preds[:, pre - 1:]
 

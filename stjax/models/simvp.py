@@ -112,14 +112,19 @@ class SimVP(nnx.Module):
     y = self.dec(z.reshape(b * t, h2, w2, c2), skip)
     return y.reshape(b, t, h, w, c)
 
-  def __call__(self, x, *, train=False, key=None):
+  def __call__(self, x, *, train=False, key=None, out_frames=None):
+    """(B, T_in, H, W, C) -> (B, out_frames, H, W, C). Beyond T_in frames the
+    model runs again on its own last T_in predictions (autoregressive
+    extension, as SimVP/TAU predict KTH 10 -> 40); `out_frames` overrides the
+    horizon it was built for (a longer test horizon)."""
+    out_frames = out_frames or self.out_frames
     t_in = x.shape[1]
     if x.shape[2:] != self.in_shape[1:] or t_in != self.in_shape[0]:
       raise ValueError(f"SimVP was built for frames {self.in_shape} "
                        f"(T, H, W, C), got {x.shape[1:]}.")
-    chunks = -(-self.out_frames // t_in)
+    chunks = -(-out_frames // t_in)
     outputs = []
     for k in layers.split_key(key, chunks):
       x = self.step(x, train=train, key=k)
       outputs.append(x)
-    return jnp.concatenate(outputs, axis=1)[:, :self.out_frames]
+    return jnp.concatenate(outputs, axis=1)[:, :out_frames]

@@ -17,7 +17,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from tqdm import tqdm
 
-from stjax import viz
+from stjax import metrics, viz
 from stjax.config_check import validate
 from stjax.data import Split, build_datasets, eval_batches, train_batches
 from stjax.models import build_model, is_recurrent
@@ -54,8 +54,8 @@ def _check_same_run(workdir: pathlib.Path, config) -> None:
     saved_path.write_text(json.dumps(current, indent=2))
 
 
-def evaluate(eval_step, state, source, split, config, mesh, limit=None):
-  """Metrics averaged over every sequence: summary and per-frame curves."""
+def evaluate(eval_step, state, source, split, config, mesh, spec, limit=None):
+  """The dataset's metrics over every sequence: summary and per-frame curves."""
   sums = None
   for batch in eval_batches(source, split, batch_size=config.eval.batch_size,
                             limit=limit, process_index=jax.process_index(),
@@ -64,11 +64,15 @@ def evaluate(eval_step, state, source, split, config, mesh, limit=None):
     out = eval_step(state.params, state.model_state,
                     mesh_lib.put_batch(batch, mesh))
     sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
-  sums = jax.device_get(sums)
-  count = float(sums.pop("count"))
-  per_frame = {k: (v / count).tolist() for k, v in sums.items()}
-  summary = {k: float(np.mean(v)) for k, v in per_frame.items()}
-  return {**summary, "num_sequences": int(count), "per_frame": per_frame}
+  return metrics.summarize(jax.device_get(sums), spec)
+
+
+def _metrics_text(m: dict) -> str:
+  """The headline numbers of an evaluation, in the order tables print them."""
+  order = ("mse", "mae", "rmse", "wrmse", "wmae", "ssim", "psnr")
+  keys = [k for k in order if k in m] + sorted(
+      k for k in m if k.startswith(("csi_", "hss_")))
+  return " ".join(f"{k} {m[k]:.4g}" for k in keys)
 
 
 def _pictures(predict, state, source, split, config, mesh, stem):
@@ -99,6 +103,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
   mesh = mesh_lib.make_mesh()
   data = build_datasets(config.data)
   split = Split(config.data.pre_seq_length, config.data.aft_seq_length)
+  # The test horizon may be longer than the trained one (KTH: 10 -> 20 in
+  # training, 10 -> 40 in the test); validation uses the trained one.
+  test_frames = config.data.test_aft_seq_length or config.data.aft_seq_length
+  test_split = Split(config.data.pre_seq_length, test_frames)
   in_shape = (config.data.pre_seq_length, *data.frame_shape)
   model = build_model(config.model, in_shape=in_shape,
                       out_frames=config.data.aft_seq_length, seed=config.seed)
@@ -128,8 +136,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
       if is_recurrent(model) else None)
   train_step = make_train_step(graphdef, tx, config.loss,
                                config.train.compute_dtype, sampling)
-  eval_step = make_eval_step(graphdef, config.train.compute_dtype)
-  predict = make_predict(graphdef, config.train.compute_dtype)
+  dtype = config.train.compute_dtype
+  eval_step = make_eval_step(graphdef, dtype, data.metrics)
+  predict = make_predict(graphdef, dtype)
+  if test_frames == config.data.aft_seq_length:
+    test_step, test_predict = eval_step, predict
+  else:
+    test_step = make_eval_step(graphdef, dtype, data.metrics, test_frames)
+    test_predict = make_predict(graphdef, dtype, test_frames)
   writer = MetricWriter(workdir, enabled=lead)
   batches = train_batches(
       data.train, split, batch_size=batch_size, start_step=start,
@@ -186,7 +200,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
     val = None
     if (epoch + 1) % config.train.eval_every_epochs == 0 or step == total_steps:
-      val = evaluate(eval_step, state, data.val, split, config, mesh)
+      val = evaluate(eval_step, state, data.val, split, config, mesh,
+                     data.metrics)
       writer.write(step, {f"val/{k}": v for k, v in val.items()
                           if isinstance(v, float)})
       _pictures(predict, state, data.val, split, config, mesh,
@@ -197,9 +212,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
             json.dumps(val, indent=1))
     ckpts.save(state, meta(), val_mse=None if val is None else val["mse"])
     if lead:
-      val_text = ("" if val is None else
-                  f" | val mse {val['mse']:.3f} mae {val['mae']:.2f} "
-                  f"ssim {val['ssim']:.4f} psnr {val['psnr']:.2f}")
+      val_text = "" if val is None else f" | val {_metrics_text(val)}"
       mean = lambda k: np.mean([t[k] for t in epoch_terms])
       gates = sorted(k for k in epoch_terms[0] if k.startswith("gate_"))
       gate_text = ("" if not gates else " | transfer gates " + " ".join(
@@ -213,9 +226,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
   if best is not None:
     state = mesh_lib.put_replicated(best[0], mesh)
     best_step = int(best[1]["step"])
-  test = evaluate(eval_step, state, data.test, split, config, mesh,
-                  limit=config.eval.test_limit or None)
-  _pictures(predict, state, data.test, split, config, mesh,
+  test = evaluate(test_step, state, data.test, test_split, config, mesh,
+                  data.metrics, limit=config.eval.test_limit or None)
+  _pictures(test_predict, state, data.test, test_split, config, mesh,
             workdir / "pictures" / "test")
   results = {"checkpoint_step": best_step, "test_set": data.test_description,
              "ssim_note": "ssim: Gaussian 11x11, data range 1; ssim_openstl: "
@@ -223,10 +236,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
              "test": test}
   if lead:
     (workdir / "results.json").write_text(json.dumps(results, indent=1))
-    print(f"test ({test['num_sequences']} sequences, checkpoint of step "
-          f"{best_step}): mse {test['mse']:.3f} mae {test['mae']:.2f} ssim "
-          f"{test['ssim']:.4f} (openstl {test['ssim_openstl']:.4f}) psnr "
-          f"{test['psnr']:.2f}; written to {workdir / 'results.json'}",
+    print(f"test ({test['num_sequences']} sequences of {config.data.pre_seq_length}"
+          f" -> {test_frames} frames, checkpoint of step {best_step}): "
+          f"{_metrics_text(test)}; written to {workdir / 'results.json'}",
           flush=True)
   writer.write(total_steps, {f"test/{k}": v for k, v in test.items()
                              if isinstance(v, float)})

@@ -67,13 +67,16 @@ def make_apply(graphdef, compute_dtype: str = "float32"):
   return apply
 
 
-def make_forward(graphdef, compute_dtype: str = "float32"):
-  """forward(params, model_state, inputs, train, key) -> (pred f32, new model_state)."""
+def make_forward(graphdef, compute_dtype: str = "float32",
+                 out_frames: int | None = None):
+  """forward(params, model_state, inputs, train, key) -> (pred f32, new
+  model_state); `out_frames` predicts further than the model was built for."""
   apply = make_apply(graphdef, compute_dtype)
+  horizon = {} if out_frames is None else {"out_frames": out_frames}
 
   def forward(params, model_state, inputs, train, key):
     return apply(params, model_state,
-                 lambda m, x: m(x, train=train, key=key), inputs)
+                 lambda m, x: m(x, train=train, key=key, **horizon), inputs)
   return forward
 
 
@@ -143,25 +146,27 @@ def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32",
   return jax.jit(train_step, donate_argnums=0)
 
 
-def make_predict(graphdef, compute_dtype="float32"):
-  forward = make_forward(graphdef, compute_dtype)
+def make_predict(graphdef, compute_dtype="float32", out_frames=None):
+  forward = make_forward(graphdef, compute_dtype, out_frames)
 
   def predict(params, model_state, inputs):
     return forward(params, model_state, inputs, False, None)[0]
   return jax.jit(predict)
 
 
-def make_eval_step(graphdef, compute_dtype="float32"):
-  """eval_step(params, model_state, batch) -> masked per-frame metric sums."""
-  forward = make_forward(graphdef, compute_dtype)
+def make_eval_step(graphdef, compute_dtype="float32",
+                   spec: metrics.MetricSpec = metrics.MetricSpec(),
+                   out_frames: int | None = None):
+  """eval_step(params, model_state, batch) -> masked per-frame metric sums
+  (the dataset's metrics, `spec`), over `out_frames` predicted frames."""
+  forward = make_forward(graphdef, compute_dtype, out_frames)
 
   def eval_step(params, model_state, batch):
     pred = forward(params, model_state, batch["inputs"], False, None)[0]
-    per_frame = metrics.frame_metrics(pred, batch["targets"], "gaussian")
-    per_frame["ssim_openstl"] = metrics.ssim_per_frame(
-        jnp.clip(pred, 0, 1), batch["targets"], "openstl")
-    mask = batch["mask"][:, None]
-    sums = {k: jnp.sum(v * mask, axis=0) for k, v in per_frame.items()}
+    per_frame = metrics.eval_metrics(pred, batch["targets"], spec)
+    mask = batch["mask"]
+    sums = {k: jnp.sum(v * mask.reshape((-1,) + (1,) * (v.ndim - 1)), axis=0)
+            for k, v in per_frame.items()}
     sums["count"] = jnp.sum(batch["mask"])
     return sums
   return jax.jit(eval_step)

@@ -1,0 +1,12 @@
+"""MS-LSTM on KTH as its paper: jogging, running and walking only, 10 -> 10
+(test 10 -> 10), 128 x 128, the MS-LSTM setting of base.mslstm_model (6 x 32,
+kernels 3 and 5, mirrored pyramid, batch 4, Adam 3e-4). `:smoke` shrinks it."""
+from experiments.configs import base, benchmarks
+
+
+def get_config(arg: str | None = None):
+  c = benchmarks.kth_data(base.get_base_config(),
+                          actions=("jogging", "running", "walking"),
+                          aft=10, test_aft=0)
+  c = base.mslstm_model(c, "mklstm", pyramid=True)
+  return base.shrink_for_smoke(c) if arg == "smoke" else c

@@ -1,0 +1,10 @@
+"""MS-LSTM on radar echoes as its paper: 4 -> 4 frames, the MS-LSTM setting
+of base.mslstm_model (6 x 32, kernels 3 and 5, mirrored pyramid, batch 4,
+Adam 3e-4), CSI/HSS/POD/FAR as benchmarks.radar_data. `:smoke` shrinks it."""
+from experiments.configs import base, benchmarks
+
+
+def get_config(arg: str | None = None):
+  c = benchmarks.radar_data(base.get_base_config(), pre=4, aft=4)
+  c = base.mslstm_model(c, "mklstm", pyramid=True)
+  return base.shrink_for_smoke(c) if arg == "smoke" else c
