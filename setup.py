@@ -13,7 +13,8 @@ setup(
         "jax>=0.10.2,<0.11", "flax>=0.12.8,<0.13", "optax>=0.2.8,<0.3",
         "orbax-checkpoint>=0.12.8,<0.13", "grain>=0.2.18,<0.3",
         "ml_collections>=1.1", "absl-py>=2.1", "numpy>=2.0", "pillow>=10",
-        "tqdm>=4.66", "tensorboardX>=2.6",
+        "tqdm>=4.66", "tensorboardX>=2.6", "h5py>=3.10", "hickle>=5.0",
     ],
-    extras_require={"test": ["pytest>=8", "scikit-image>=0.24"]},
+    extras_require={"test": ["pytest>=8", "scikit-image>=0.24",
+                              "h5netcdf>=1.3"]},
 )
