@@ -29,6 +29,9 @@ _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.",
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1", "16"], "Global batch sizes.")
 _STEPS = flags.DEFINE_integer("steps", 10, "Timed steps per measurement.")
 _JSON = flags.DEFINE_string("json", None, "Also write the results here.")
+_FLOPS = flags.DEFINE_boolean(
+    "count_flops", True, "Count FLOPs (on the CPU backend; slow for large "
+    "recurrent rollouts). --nocount_flops leaves the column empty.")
 flags.mark_flags_as_required(["config"])
 
 
@@ -55,7 +58,7 @@ def _peak_memory(compiled) -> tuple[float | None, str]:
   return total / 2**20, "est."
 
 
-def benchmark(config, batch_sizes, steps):
+def benchmark(config, batch_sizes, steps, count_flops=True):
   import jax  # pylint: disable=import-outside-toplevel
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
   from flax import nnx  # pylint: disable=import-outside-toplevel
@@ -119,11 +122,13 @@ def benchmark(config, batch_sizes, steps):
     one = jax.tree.map(lambda x: x[:1], jax.device_get(data["inputs"]))
     # Counted on the CPU backend, the same on every machine: a GPU's count
     # misses the convolutions that became library calls.
-    with layers.plain_convolutions(), unrolled_rollout(), \
-         jax.default_device(jax.devices("cpu")[0]):
-      flops = _cost_flops(make_predict(graphdef).lower(
-          jax.device_get(state.params), jax.device_get(state.model_state),
-          jnp.asarray(one)))
+    flops = None
+    if count_flops:
+      with layers.plain_convolutions(), unrolled_rollout(), \
+           jax.default_device(jax.devices("cpu")[0]):
+        flops = _cost_flops(make_predict(graphdef).lower(
+            jax.device_get(state.params), jax.device_get(state.model_state),
+            jnp.asarray(one)))
     rows.append({
         "model": config.model.name, "batch": batch,
         "device": f"{jax.device_count()}x {jax.devices()[0].device_kind}",
@@ -153,7 +158,7 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   rows = benchmark(_CONFIG.value, [int(b) for b in _BATCH_SIZES.value],
-                   _STEPS.value)
+                   _STEPS.value, _FLOPS.value)
   print(format_table(rows))
   if _JSON.value:
     with open(_JSON.value, "w", encoding="utf-8") as f:

@@ -12,6 +12,11 @@ from stjax.data.pipeline import Split, eval_batches, train_batches
 
 DATASETS = ("mmnist", "taxibj", "kth", "human36m", "weatherbench", "radar",
             "kitti_caltech")
+_TEST_SETS = {"taxibj": "TaxiBJ test split", "kth": "KTH persons 17-25",
+              "human36m": "Human3.6M subjects S9, S11",
+              "weatherbench": "WeatherBench test years",
+              "radar": "radar test sequences",
+              "kitti_caltech": "Caltech Pedestrian test (caltech_hkl)"}
 
 
 @dataclasses.dataclass
@@ -70,7 +75,7 @@ def build_datasets(data_cfg) -> Datasets:
     raise ValueError(f"data.path={data_cfg.path} gives frames of shape "
                      f"{sample.shape[1:]}; the config expects {shape}.")
   return Datasets(train, val, test, shape, generated_train=False,
-                  test_description=f"{name} test split of {data_cfg.path}",
+                  test_description=f"{_TEST_SETS[name]} of {data_cfg.path}",
                   metrics=spec)
 
 
