@@ -16,5 +16,8 @@ setup(
         "tqdm>=4.66", "tensorboardX>=2.6", "h5py>=3.10", "hickle>=5.0",
     ],
     extras_require={"test": ["pytest>=8", "scikit-image>=0.24",
-                              "h5netcdf>=1.3"]},
+                              "h5netcdf>=1.3"],
+                    # TFDS video features need TensorFlow to decode (README)
+                    "tfds": ["tensorflow-cpu>=2.16", "tensorflow-datasets>=4.9.5",
+                             "importlib_resources"]},
 )

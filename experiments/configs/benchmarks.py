@@ -83,9 +83,23 @@ def kitti_caltech_data(c):
   return c
 
 
+def tfds_data(c):
+  """A prepared TFDS video dataset (stjax/data/tfds_source.py), by default
+  moving_mnist (10000 sequences of 20 64 x 64 frames, one `test` split,
+  sliced 80/10/10), 10 -> 10; needs the `tfds` extra."""
+  base.file_data(c, "tfds", "data/tensorflow_datasets", 10, 10)
+  c.data.tfds_name = "moving_mnist"
+  c.data.feature = "image_sequence"
+  c.data.frame_shape = (64, 64, 1)  # (H, W, C) of the feature's frames
+  c.data.train_split = "test[:80%]"
+  c.data.val_split = "test[80%:90%]"
+  c.data.test_split = "test[90%:]"
+  return c
+
+
 DATA = {"kth": kth_data, "human36m": human36m_data,
         "weatherbench": weatherbench_data, "radar": radar_data,
-        "kitti_caltech": kitti_caltech_data}
+        "kitti_caltech": kitti_caltech_data, "tfds": tfds_data}
 
 # (hid_S, hid_T, N_S, N_T, lr, drop_path, schedule) of SimVP-gSTA and TAU
 # (TAU: the same translator size with its attention, alpha 0.1).
@@ -95,6 +109,7 @@ SIMVP = {
     "weatherbench": (32, 256, 2, 8, 5e-3, 0.1, "cosine"),  # configs/weather/t2m_5_625/SimVP_gSTA.py
     "radar": (64, 512, 4, 8, 1e-3, 0.0, "onecycle"),     # no OpenSTL config: Moving MNIST's
     "kitti_caltech": (64, 512, 4, 8, 1e-3, 0.1, "onecycle"),  # configs/kitticaltech/simvp/SimVP_gSTA.py
+    "tfds": (64, 512, 4, 8, 1e-3, 0.0, "onecycle"),      # Moving MNIST's
 }
 # (patch_size, lr, schedule) of the recurrent models: OpenSTL's PredRNN
 # config of the dataset (MIM on KITTI: its own, lr 1e-2).
@@ -104,6 +119,7 @@ RECURRENT = {
     "weatherbench": (2, 5e-4, "cosine"),   # configs/weather/t2m_5_625/PredRNN.py
     "radar": (4, 5e-4, "onecycle"),        # no OpenSTL config: Moving MNIST's
     "kitti_caltech": (2, 1e-4, "onecycle"),  # as PredRNN on TaxiBJ
+    "tfds": (4, 5e-4, "onecycle"),         # Moving MNIST's
 }
 MODELS = ("simvp_gsta", "tau", "convlstm", "predrnn", "mim")
 # Recomputed gates in the backward pass, so batch 16 fits one 80 GB GPU:

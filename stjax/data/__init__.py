@@ -7,16 +7,17 @@ import numpy as np
 
 from stjax import metrics
 from stjax.data import (human36m, kitti_caltech, kth, mnist, moving_mnist,
-                        radar, taxibj, weatherbench)
+                        radar, taxibj, tfds_source, weatherbench)
 from stjax.data.pipeline import Split, eval_batches, train_batches
 
 DATASETS = ("mmnist", "taxibj", "kth", "human36m", "weatherbench", "radar",
-            "kitti_caltech")
+            "kitti_caltech", "tfds")
 _TEST_SETS = {"taxibj": "TaxiBJ test split", "kth": "KTH persons 17-25",
               "human36m": "Human3.6M subjects S9, S11",
               "weatherbench": "WeatherBench test years",
               "radar": "radar test sequences",
-              "kitti_caltech": "Caltech Pedestrian test (caltech_hkl)"}
+              "kitti_caltech": "Caltech Pedestrian test (caltech_hkl)",
+              "tfds": "TFDS test split"}
 
 
 @dataclasses.dataclass
@@ -44,6 +45,8 @@ def frame_shape(data_cfg) -> tuple[int, int, int]:
     return (*data_cfg.grid, len(data_cfg.variables))
   if data_cfg.name == "kitti_caltech":
     return kitti_caltech.FRAME_SHAPE
+  if data_cfg.name == "tfds":
+    return tuple(data_cfg.frame_shape)
   raise ValueError(f"Unknown dataset {data_cfg.name!r}; choose one of "
                    f"{DATASETS}.")
 
@@ -68,6 +71,8 @@ def build_datasets(data_cfg) -> Datasets:
     (train, val, test), spec = radar.load(data_cfg, test_frames)
   elif name == "kitti_caltech":
     train, val, test = kitti_caltech.load(data_cfg, test_frames)
+  elif name == "tfds":
+    train, val, test = tfds_source.load(data_cfg, test_frames)
   else:
     raise ValueError(f"Unknown dataset {name!r}; choose one of {DATASETS}.")
   sample = test[0]
