@@ -127,3 +127,13 @@ def test_training_on_a_short_horizon_tests_on_a_longer_one(tmp_path):
   assert np.isfinite(test["mse"]) and test["ssim"] > -1
   val = json.loads(next((tmp_path / "run" / "eval").glob("val_*.json")).read_text())
   assert len(val["per_frame"]["mse"]) == 2  # validation at the trained horizon
+
+
+def test_resize_is_opencvs_bilinear():
+  from stjax.data.frames import resize_linear
+  # half-pixel centres, edge clamping, no anti-aliasing (cv2.INTER_LINEAR)
+  np.testing.assert_allclose(resize_linear(np.array([[0.0, 1.0]]), 1, 4),
+                             [[0, 0.25, 0.75, 1]])
+  np.testing.assert_allclose(resize_linear(np.array([[0.0, 2, 4, 6]]), 1, 2), [[1, 5]])
+  img = np.arange(12.0).reshape(3, 4)
+  np.testing.assert_allclose(resize_linear(img, 6, 4)[:, 0], [0, 1, 3, 5, 7, 8])

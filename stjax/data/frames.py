@@ -64,4 +64,5 @@ def resize_linear(img: np.ndarray, height: int, width: int) -> np.ndarray:
     return img
   rows = _linear_matrix(img.shape[0], height)
   cols = _linear_matrix(img.shape[1], width)
-  return np.einsum("ij,jk...,lk->il...", rows, img, cols)
+  out = np.tensordot(rows, img, axes=(1, 0))             # (height, W[, C])
+  return np.moveaxis(np.tensordot(cols, out, axes=(1, 1)), 0, 1)  # (height, width[, C])
