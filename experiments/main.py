@@ -30,7 +30,7 @@ def main(argv):
   from stjax.train.loop import train_and_evaluate  # pylint: disable=import-outside-toplevel
   try:
     train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (ValueError, FileNotFoundError, CheckpointError) as e:
+  except (ValueError, FileNotFoundError, ImportError, CheckpointError) as e:
     raise SystemExit(f"error: {e}") from None
 
 
