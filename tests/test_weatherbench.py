@@ -119,3 +119,23 @@ def test_reader_errors_are_clear(tmp_path):
   c.data.variables = ("sst",)
   with pytest.raises(ValueError, match="'sst'"):
     build_datasets(c.data)
+
+
+def test_a_weatherbench_run_reports_errors_in_kelvin(tmp_path):
+  from experiments.configs.weatherbench import convlstm
+  from stjax.train.loop import train_and_evaluate
+  _write_all(tmp_path / "wb")
+  c = convlstm.get_config("smoke")
+  c.data.path, c.data.grid, c.data.num_threads = str(tmp_path / "wb"), (4, 8), 1
+  c.data.pre_seq_length = c.data.aft_seq_length = 2
+  c.data.train_years, c.data.val_years, c.data.test_years = (2000, 2001), (2002, 2002), (2003, 2003)
+  c.model.num_hidden, c.model.filter_size, c.model.patch_size = (8,), 3, 1
+  c.train.batch_size = c.eval.batch_size = 4
+  results = train_and_evaluate(c, str(tmp_path / "run"))
+  test = results["test"]
+  assert test["num_sequences"] == 6
+  assert len(test["per_frame"]["wrmse"]) == 2
+  # the root of the mean squared error over all frames, in kelvin
+  np.testing.assert_allclose(test["rmse"], np.sqrt(np.mean(test["per_frame"]["mse"])), rtol=1e-5)
+  assert test["wrmse"] > 0 and "ssim" not in test
+  assert "units" in results["metrics_note"]

@@ -231,8 +231,12 @@ def train_and_evaluate(config, workdir: str) -> dict:
   _pictures(test_predict, state, data.test, test_split, config, mesh,
             workdir / "pictures" / "test")
   results = {"checkpoint_step": best_step, "test_set": data.test_description,
-             "ssim_note": "ssim: Gaussian 11x11, data range 1; ssim_openstl: "
-                          "OpenSTL's table convention (7x7 uniform, range 2)",
+             "metrics_note": (
+                 "ssim: Gaussian 11x11, data range 1; ssim_openstl: OpenSTL's "
+                 "table convention (7x7 uniform, range 2)"
+                 if data.metrics.kind == "image" else
+                 "errors in the variable's units; rmse/wrmse: roots of the "
+                 "mean over all frames; w*: latitude-weighted"),
              "test": test}
   if lead:
     (workdir / "results.json").write_text(json.dumps(results, indent=1))
