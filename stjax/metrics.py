@@ -128,27 +128,29 @@ def latitude_weights(latitudes_deg) -> jax.Array:
   return w / jnp.mean(w)
 
 
+def _latitude_mean(x, lat_weights):
+  """(B, T, H=lat, W=lon, C) -> (B, T, C): the area-weighted mean of a frame."""
+  return jnp.mean(x * lat_weights[:, None, None], axis=(2, 3))
+
+
 def weighted_rmse_per_frame(pred, target, lat_weights):
   """(B, T, H=lat, W=lon, C) in the variable's units -> (B, T): the square root
   of the latitude-weighted mean squared error of each frame, averaged over
   channels (WeatherBench's RMSE, per forecast time)."""
-  w = lat_weights[:, None, None]
-  mse = jnp.mean(jnp.square(pred - target) * w, axis=(2, 3))
+  mse = _latitude_mean(jnp.square(pred - target), lat_weights)
   return jnp.mean(jnp.sqrt(mse), axis=-1)
 
 
 def weighted_mae_per_frame(pred, target, lat_weights):
   """As weighted_rmse_per_frame, for the absolute error."""
-  w = lat_weights[:, None, None]
-  return jnp.mean(jnp.mean(jnp.abs(pred - target) * w, axis=(2, 3)), axis=-1)
+  return jnp.mean(_latitude_mean(jnp.abs(pred - target), lat_weights), axis=-1)
 
 
 def weighted_mse_per_frame(pred, target, lat_weights):
   """(B, T) latitude-weighted MSE of each frame, averaged over channels; the
   evaluation sums it over sequences and takes the root at the end, which is
   WeatherBench's RMSE (root of the mean over times and grid)."""
-  w = lat_weights[:, None, None]
-  return jnp.mean(jnp.mean(jnp.square(pred - target) * w, axis=(2, 3)), axis=-1)
+  return jnp.mean(_latitude_mean(jnp.square(pred - target), lat_weights), axis=-1)
 
 
 # -- What each community reports: one spec per dataset, applied in eval steps.
