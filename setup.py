@@ -5,8 +5,15 @@ setup(
     version="0.1.0",
     description="Spatiotemporal predictive learning in JAX/Flax: SimVP, TAU "
                 "and friends, faithful to OpenSTL and faster.",
-    packages=find_packages(include=["stjax", "stjax.*", "experiments",
-                                    "experiments.*"]),
+    # Only the library: experiments/ (configs, download scripts, the
+    # `python -m experiments.*` shims) is read from the checkout, so no
+    # top-level `experiments` package collides with a user's own.
+    packages=find_packages(include=["stjax", "stjax.*"]),
+    entry_points={"console_scripts": [
+        "stjax-train=stjax.cli.train:run",
+        "stjax-benchmark=stjax.cli.benchmark:run",
+        "stjax-transfer=stjax.cli.transfer:run",
+    ]},
     package_data={"stjax.data": ["assets/*.npz", "assets/*.md"]},
     python_requires=">=3.10",
     install_requires=[
@@ -14,6 +21,7 @@ setup(
         "orbax-checkpoint>=0.12.8,<0.13", "grain>=0.2.18,<0.3",
         "ml_collections>=1.1", "absl-py>=2.1", "numpy>=2.0", "pillow>=10",
         "tqdm>=4.66", "tensorboardX>=2.6", "h5py>=3.10", "hickle>=5.0",
+        "chex>=0.1.90",
     ],
     extras_require={"test": ["pytest>=8", "scikit-image>=0.24",
                               "h5netcdf>=1.3"],

@@ -6,8 +6,6 @@ reproduce its outputs exactly.
 """
 from __future__ import annotations
 
-import contextlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,60 +13,64 @@ from flax import nnx
 
 
 INITS = ("torch", "trunc_normal", "fan_out", "ghu")
-_CPU_REWRITES = [True]  # read at trace time by Conv
 
 
-@contextlib.contextmanager
-def plain_convolutions():
-  """Traces Conv as plain (grouped) convolutions on every backend.
+def cpu_lowering_default() -> bool:
+  """Whether convolutions take the CPU lowerings (see Conv): chosen once, when
+  a model is built, from the backend it will run on."""
+  return jax.default_backend() == "cpu"
 
-  For counting FLOPs: the CPU rewrites change the arithmetic XLA sees (a
-  block-diagonal kernel multiplies its zero blocks too).
-  """
-  _CPU_REWRITES[0] = False
-  try:
-    yield
-  finally:
-    _CPU_REWRITES[0] = True
+
+def set_cpu_lowering(module: nnx.Module, enabled: bool) -> nnx.Module:
+  """Sets the lowering of every Conv in `module` (e.g. off, to count FLOPs of
+  the plain grouped convolutions: the CPU rewrites multiply zero blocks too).
+
+  The choice is part of the module's graph definition, so it takes effect for
+  functions traced after the call and never for ones already compiled."""
+  for _, m in nnx.iter_modules(module):
+    if isinstance(m, Conv):
+      m.cpu_lowering = bool(enabled)
+  return module
 
 
 def _host_random(sample):
-  """An initializer that draws on the host with numpy, seeded by the jax key.
+  """An initializer that draws with numpy, seeded by the jax key's data.
 
   XLA CPU compiles every new shape of jax.random anew, 1-3 s each on a small
   machine: building a model with a dozen distinct kernel shapes took 20 s.
-  numpy draws the same distribution without compiling. Under a trace (a
-  jitted init) the key is abstract and jax.random `sample_jax` is used.
+  numpy draws the same distribution without compiling. Under a trace (a model
+  built inside nnx.jit, e.g. for sharded initialisation) the same numpy draw
+  runs as a host callback once the key is known, so the initial weights are a
+  function of the seed alone, however the model is built.
   """
+  def draw(key_data, shape):
+    rng = np.random.default_rng(np.asarray(key_data, np.uint32).ravel().tolist())
+    return np.asarray(sample(rng, shape), np.float32)
+
   def init(key, shape, dtype=jnp.float32):
-    if isinstance(key, jax.core.Tracer):
-      return sample(None, key, shape).astype(dtype)
-    data = np.asarray(jax.random.key_data(key), np.uint32).ravel().tolist()
-    rng = np.random.default_rng(data)
-    return jnp.asarray(sample(rng, None, shape), dtype)
+    shape = tuple(int(d) for d in shape)
+    data = jax.random.key_data(key)
+    if isinstance(data, jax.core.Tracer):
+      out = jax.pure_callback(lambda d: draw(d, shape),
+                              jax.ShapeDtypeStruct(shape, jnp.float32), data)
+    else:
+      out = jnp.asarray(draw(data, shape))
+    return out.astype(dtype)
   return init
 
 
 def _uniform(bound):
-  return _host_random(lambda rng, key, shape: (
-      rng.uniform(-bound, bound, shape).astype(np.float32) if rng is not None
-      else jax.random.uniform(key, shape, jnp.float32, -bound, bound)))
+  return _host_random(lambda rng, shape: rng.uniform(-bound, bound, shape))
 
 
 def _normal(std, truncated=False):
   """N(0, std), or as flax's truncated_normal: std times a standard normal
-  cut at +-2."""
-  scale = std
-
-  def sample(rng, key, shape):
-    if rng is None:
-      z = (jax.random.truncated_normal(key, -2.0, 2.0, shape) if truncated
-           else jax.random.normal(key, shape))
-      return z * scale
+  cut at +-2 (out-of-range draws redrawn)."""
+  def sample(rng, shape):
     z = rng.standard_normal(shape)
     while truncated and np.any(bad := np.abs(z) > 2.0):
       z[bad] = rng.standard_normal(int(bad.sum()))
-    return (z * scale).astype(np.float32)
+    return z * std
   return _host_random(sample)
 
 
@@ -106,18 +108,22 @@ class Conv(nnx.Module):
   cells' gate convolutions) a dense stride-1 conv runs on CPU as im2col +
   matmul, which differentiates 4x faster inside lax.scan; SimVP's convs,
   outside any loop, measured no faster that way. A 1x1 convolution is a
-  matmul on every backend.
+  matmul on every backend. `cpu_lowering` (default: the backend is the
+  CPU) picks the CPU forms; it is fixed when the model is built
+  (set_cpu_lowering changes it for a whole model).
   """
 
   def __init__(self, in_ch: int, out_ch: int, kernel: int, *, rngs: nnx.Rngs,
                stride: int = 1, padding: int | None = None, dilation: int = 1,
                groups: int = 1, use_bias: bool = True, init: str = "torch",
-               im2col_on_cpu: bool = False):
+               im2col_on_cpu: bool = False, cpu_lowering: bool | None = None):
     if in_ch % groups or out_ch % groups:
       raise ValueError(f"Conv channels {in_ch}->{out_ch} do not divide into "
                        f"{groups} groups.")
     self.stride, self.dilation, self.groups = stride, dilation, groups
     self.im2col_on_cpu = im2col_on_cpu
+    self.cpu_lowering = (cpu_lowering_default() if cpu_lowering is None
+                         else bool(cpu_lowering))
     self.padding = kernel // 2 * dilation if padding is None else padding
     k_init, b_init = _kernel_init(init, in_ch // groups * kernel * kernel,
                                   out_ch // groups * kernel * kernel)
@@ -134,7 +140,7 @@ class Conv(nnx.Module):
     """This convolution's arithmetic with the given kernel and bias."""
     w = w.astype(x.dtype)
     k, _, cin_g, cout = w.shape
-    cpu = jax.default_backend() == "cpu" and _CPU_REWRITES[0]
+    cpu = self.cpu_lowering
     if k == 1 and self.stride == 1 and self.groups == 1 and self.padding == 0:
       y = x @ w[0, 0]  # a 1x1 conv is a matmul; XLA CPU's conv path is 10x slower
     elif cpu and self.groups > 1 and cin_g == 1 and cout == self.groups and self.stride == 1:
@@ -212,10 +218,6 @@ def _block_diagonal(w, groups):
   eye = jnp.eye(groups, dtype=w.dtype)
   full = jnp.einsum("abigo,gh->abgiho", w, eye)
   return full.reshape(k1, k2, groups * cin_g, cout)
-
-
-def conv(in_ch: int, out_ch: int, kernel: int, **kwargs) -> Conv:
-  return Conv(in_ch, out_ch, kernel, **kwargs)
 
 
 def group_norm(channels: int, groups: int, *, rngs: nnx.Rngs) -> nnx.GroupNorm:

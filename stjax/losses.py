@@ -1,12 +1,25 @@
-"""Training losses. All take (B, T, H, W, C) arrays and return scalars."""
+"""Training losses, and the loss terms a config can name.
+
+The functions take (B, T, H, W, C) arrays and return scalars. A config names
+its objective as weighted terms, `loss.terms = {"mse": 1.0, "ddr": 0.1}`;
+each term is registered in stjax.registry.LOSS_TERMS as
+`make(loss_cfg) -> term(pred, targets, aux) -> scalar`, where `aux` holds
+what the model reported next to its predictions (PredRNN-V2's decoupling,
+TMU's distillation).
+"""
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
+
+from stjax.errors import ConfigError
+from stjax.registry import LOSS_TERMS
 
 
 def mse(pred: jax.Array, target: jax.Array) -> jax.Array:
   """Mean squared error over every element (the training loss of the field)."""
+  chex.assert_equal_shape([pred, target])  # no silent broadcasting
   return jnp.mean(jnp.square(pred.astype(jnp.float32) - target.astype(jnp.float32)))
 
 
@@ -19,6 +32,8 @@ def differential_divergence(pred: jax.Array, target: jax.Array, tau: float = 0.1
   KL(pred || target); the result is the mean over every element, which is what
   the reference computes (a per-element mean, not a per-frame sum).
   """
+  chex.assert_equal_shape([pred, target])
+  chex.assert_rank(pred, 5)
   b, t = pred.shape[:2]
   if t <= 2:
     return jnp.zeros((), jnp.float32)
@@ -46,3 +61,55 @@ def decoupling(delta_c: jax.Array, delta_m: jax.Array) -> jax.Array:
   dot = jnp.sum(a * b, axis=1)
   norms = jnp.sqrt(jnp.sum(a * a, axis=1) * jnp.sum(b * b, axis=1))
   return jnp.mean(jnp.abs(dot / jnp.maximum(norms, 1e-8)))
+
+
+# -- The registered terms -----------------------------------------------------
+
+def _reported(name: str, who: str):
+  """A term the model computes itself and reports in `aux`."""
+  def make(loss_cfg):
+    del loss_cfg
+
+    def term(pred, targets, aux):
+      del pred, targets
+      if name not in aux:
+        raise ConfigError(f"loss.terms names {name!r}, which only {who} "
+                          f"reports; remove it for this model.")
+      return aux[name]
+    return term
+  return make
+
+
+def _make_ddr(loss_cfg):
+  tau = loss_cfg.get("ddr_tau", 0.1)
+  if not tau > 0:
+    raise ConfigError(f"loss.ddr_tau={tau} must be positive (a softmax "
+                      f"temperature).")
+  return lambda pred, targets, aux: differential_divergence(pred, targets, tau)
+
+
+LOSS_TERMS.register("mse", lambda loss_cfg: lambda pred, targets, aux: mse(pred, targets))
+LOSS_TERMS.register("ddr", _make_ddr)
+LOSS_TERMS.register("decouple", _reported("decouple", "PredRNN-V2"))
+LOSS_TERMS.register("distill", _reported("distill", "TMU"))
+
+
+def make_objective(loss_cfg):
+  """objective(pred, targets, aux) -> (weighted sum, {term: value}) for the
+  terms of `loss_cfg.terms`; whatever else the model reports in `aux` is
+  passed through to be logged (e.g. TMU's transfer gates)."""
+  weights = dict(loss_cfg.terms.items()) if "terms" in loss_cfg else {}
+  if not weights:
+    raise ConfigError("loss.terms is empty; name at least one term, e.g. "
+                      "{'mse': 1.0}.")
+  for name, w in weights.items():
+    if not isinstance(w, (int, float)) or w < 0:
+      raise ConfigError(f"loss.terms.{name}={w!r} must be a weight >= 0.")
+  terms = {name: LOSS_TERMS.get(name)(loss_cfg) for name in weights}
+
+  def objective(pred, targets, aux=None):
+    aux = dict(aux or {})
+    values = {name: term(pred, targets, aux) for name, term in terms.items()}
+    total = sum(weights[n] * v for n, v in values.items())
+    return total, {**{k: v for k, v in aux.items() if k not in values}, **values}
+  return objective

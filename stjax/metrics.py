@@ -17,10 +17,14 @@ Both average the SSIM map over the pixels whose window lies inside the frame
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from stjax.registry import METRICS
 
 SSIM_MODES = ("gaussian", "openstl")
 
@@ -133,16 +137,10 @@ def _latitude_mean(x, lat_weights):
   return jnp.mean(x * lat_weights[:, None, None], axis=(2, 3))
 
 
-def weighted_rmse_per_frame(pred, target, lat_weights):
-  """(B, T, H=lat, W=lon, C) in the variable's units -> (B, T): the square root
-  of the latitude-weighted mean squared error of each frame, averaged over
-  channels (WeatherBench's RMSE, per forecast time)."""
-  mse = _latitude_mean(jnp.square(pred - target), lat_weights)
-  return jnp.mean(jnp.sqrt(mse), axis=-1)
-
-
 def weighted_mae_per_frame(pred, target, lat_weights):
-  """As weighted_rmse_per_frame, for the absolute error."""
+  """(B, T, H=lat, W=lon, C) in the variable's units -> (B, T): the
+  latitude-weighted mean absolute error of each frame, averaged over channels
+  (WeatherBench's MAE, per forecast time)."""
   return jnp.mean(_latitude_mean(jnp.abs(pred - target), lat_weights), axis=-1)
 
 
@@ -153,19 +151,124 @@ def weighted_mse_per_frame(pred, target, lat_weights):
   return jnp.mean(_latitude_mean(jnp.square(pred - target), lat_weights), axis=-1)
 
 
-# -- What each community reports: one spec per dataset, applied in eval steps.
+# -- What each community reports: metrics by name, one spec per dataset.
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+  """One registered metric (stjax.registry.METRICS).
+
+  values(pred, target, spec) -> (B, T, ...) per sequence and frame; the
+    evaluation sums them over every sequence and divides by the count.
+  report(name, mean, spec) -> (curves, summary): the mean values (T, ...) as
+    named per-frame curves (T,) and headline numbers. The default reports
+    the mean itself as the curve `name` and its mean over the finite frames.
+  """
+  values: Callable
+  report: Callable | None = None
+
+
+def _finite_mean(v) -> float:
+  v = np.asarray(v, np.float64)
+  finite = v[np.isfinite(v)]
+  return float(finite.mean()) if finite.size else float("nan")
+
+
+def _as_curve(name, mean, spec):
+  del spec
+  return {name: np.asarray(mean)}, {name: _finite_mean(mean)}
+
+
+def _clip(pred):
+  return jnp.clip(pred, 0.0, 1.0)
+
+
+def _mse(pred, target, spec):
+  """Image: summed over a frame's pixels (the field's tables, "MSE 26.69" on
+  Moving MNIST); field: the mean, in the variable's units squared."""
+  if spec.kind == "field":
+    return jnp.mean(jnp.square(pred - target), axis=(2, 3, 4))
+  return mse_per_frame(_clip(pred), target)
+
+
+def _mae(pred, target, spec):
+  if spec.kind == "field":
+    return jnp.mean(jnp.abs(pred - target), axis=(2, 3, 4))
+  return mae_per_frame(_clip(pred), target)
+
+
+def _root_of_mean(name, mean, spec):
+  """RMSE: the root of the per-frame mean squared error, and the root of its
+  mean over all frames (not a mean of roots)."""
+  del spec
+  mean = np.asarray(mean)
+  return {name: np.sqrt(mean)}, {name: float(np.sqrt(np.mean(mean)))}
+
+
+def _latitudes(spec):
+  if not spec.latitudes:
+    raise ValueError("Latitude-weighted metrics need the grid's latitudes in "
+                     "the dataset's MetricSpec(latitudes=...).")
+  return latitude_weights(spec.latitudes)
+
+
+_COUNTS = ("hits", "misses", "false_alarms", "correct_negatives")
+
+
+def _counts(pred, target, spec):
+  """(B, T, K, 4) contingency counts per threshold."""
+  if not spec.thresholds:
+    raise ValueError("Skill scores need thresholds in the dataset's "
+                     "MetricSpec(thresholds=..., threshold_names=...).")
+  c = contingency_per_frame(pred, target, spec.thresholds)
+  return jnp.stack([c[k] for k in _COUNTS], axis=-1)
+
+
+def _skill(score):
+  """CSI/POD/FAR/HSS from counts summed over sequences, per frame and
+  threshold: one curve per threshold, averaged over frames (NaN skipped)."""
+  def report(name, mean, spec):
+    counts = {k: np.asarray(mean)[..., i] for i, k in enumerate(_COUNTS)}
+    v = np.asarray(skill_scores(counts)[score])           # (T, K)
+    curves = {f"{name}_{t}": v[:, j] for j, t in enumerate(spec.threshold_names)}
+    return curves, {k: _finite_mean(c) for k, c in curves.items()}
+  return Metric(_counts, report)
+
+
+METRICS.register("mse", Metric(_mse))
+METRICS.register("mae", Metric(_mae))
+METRICS.register("rmse", Metric(
+    lambda p, t, spec: jnp.mean(jnp.square(p - t), axis=(2, 3, 4)),
+    _root_of_mean))
+METRICS.register("ssim", Metric(
+    lambda p, t, spec: ssim_per_frame(_clip(p), t, "gaussian")))
+METRICS.register("ssim_openstl", Metric(
+    lambda p, t, spec: ssim_per_frame(_clip(p), t, "openstl")))
+METRICS.register("psnr", Metric(lambda p, t, spec: psnr_per_frame(_clip(p), t)))
+METRICS.register("wrmse", Metric(
+    lambda p, t, spec: weighted_mse_per_frame(p, t, _latitudes(spec)),
+    _root_of_mean))
+METRICS.register("wmae", Metric(
+    lambda p, t, spec: weighted_mae_per_frame(p, t, _latitudes(spec))))
+for _score in ("csi", "pod", "far", "hss"):
+  METRICS.register(_score, _skill(_score))
+
+IMAGE_METRICS = ("mse", "mae", "ssim", "psnr", "ssim_openstl")
+FIELD_METRICS = ("mse", "mae", "rmse")
+
 
 @dataclasses.dataclass(frozen=True)
 class MetricSpec:
-  """How a dataset's predictions are scored.
+  """How a dataset's predictions are scored, and which metrics it reports.
 
-  kind "image": frames in [0, 1]; MSE/MAE (per-frame sums), SSIM (both
-    modes), PSNR, on predictions clipped to [0, 1]. `thresholds` (in [0, 1]
-    units, named by `threshold_names`) add CSI/POD/FAR/HSS (radar echo).
+  kind "image": frames in [0, 1]; by default MSE/MAE (per-frame sums), SSIM
+    (both modes), PSNR, on predictions clipped to [0, 1]. `thresholds` (in
+    [0, 1] units, named by `threshold_names`) add CSI/POD/FAR/HSS (radar).
   kind "field": normalised physical fields; values are mapped back with
-    `scale` and `offset` (per channel) and scored in the variable's units: plain
-    per-pixel MSE/MAE/RMSE as OpenSTL's weather tables, and with `latitudes`
-    the latitude-weighted RMSE/MAE of WeatherBench. No clipping, no SSIM.
+    `scale` and `offset` (per channel) and scored in the variable's units: by
+    default plain per-pixel MSE/MAE/RMSE as OpenSTL's weather tables, and with
+    `latitudes` the latitude-weighted RMSE/MAE of WeatherBench. No clipping.
+  `names` lists the registered metrics (stjax.registry.METRICS) to report, in
+  the order they are printed; empty means the kind's defaults above.
   """
   kind: str = "image"
   scale: tuple = ()
@@ -173,56 +276,65 @@ class MetricSpec:
   latitudes: tuple = ()
   thresholds: tuple = ()
   threshold_names: tuple = ()
+  names: tuple = ()
+
+  def __post_init__(self):
+    if self.kind not in ("image", "field"):
+      raise ValueError(f"MetricSpec kind={self.kind!r}; choose 'image' or "
+                       f"'field'.")
+    if len(self.thresholds) != len(self.threshold_names):
+      raise ValueError("MetricSpec needs one name per threshold.")
+    if not self.names:
+      if self.kind == "field":
+        names = FIELD_METRICS + (("wrmse", "wmae") if self.latitudes else ())
+      else:
+        names = IMAGE_METRICS + (("csi", "pod", "far", "hss")
+                                 if self.thresholds else ())
+      object.__setattr__(self, "names", names)
+    object.__setattr__(self, "names", tuple(self.names))
+    for name in self.names:
+      METRICS.get(name)  # an unknown name fails here, not mid-evaluation
+
+  @property
+  def note(self) -> str:
+    """What the numbers mean, written next to them in results.json."""
+    if self.kind == "image":
+      return ("ssim: Gaussian 11x11, data range 1; ssim_openstl: OpenSTL's "
+              "table convention (7x7 uniform, range 2)")
+    return ("errors in the variable's units; rmse/wrmse: roots of the mean "
+            "over all frames; w*: latitude-weighted")
 
 
 def eval_metrics(pred, target, spec: MetricSpec):
-  """(B, T, H, W, C) arrays -> dict of per-sequence (B, T) values and, for
-  thresholds, (B, T, K) contingency counts (keys starting with 'n_')."""
+  """(B, T, H, W, C) arrays -> {metric name: per-sequence values (B, T, ...)}."""
+  chex.assert_equal_shape([pred, target])
+  chex.assert_rank(pred, 5)
   pred, target = pred.astype(jnp.float32), target.astype(jnp.float32)
   if spec.kind == "field":
     scale = jnp.asarray(spec.scale, jnp.float32)
     offset = jnp.asarray(spec.offset, jnp.float32)
     pred, target = pred * scale + offset, target * scale + offset
-    err = pred - target
-    out = {"mse": jnp.mean(jnp.square(err), axis=(2, 3, 4)),
-           "mae": jnp.mean(jnp.abs(err), axis=(2, 3, 4))}
-    if spec.latitudes:
-      w = latitude_weights(spec.latitudes)
-      out["wmse"] = weighted_mse_per_frame(pred, target, w)
-      out["wmae"] = weighted_mae_per_frame(pred, target, w)
-    return out
-  out = frame_metrics(pred, target, "gaussian")
-  out["ssim_openstl"] = ssim_per_frame(jnp.clip(pred, 0, 1), target, "openstl")
-  if spec.thresholds:
-    counts = contingency_per_frame(pred, target, spec.thresholds)
-    out.update({f"n_{k}": v for k, v in counts.items()})
-  return out
+  return {name: METRICS.get(name).values(pred, target, spec)
+          for name in spec.names}
 
 
 def summarize(sums: dict, spec: MetricSpec) -> dict:
-  """Sums over the evaluated sequences (and 'count') -> per-frame curves and
-  their means. Skill scores come from counts summed over sequences, per frame
-  and threshold, and are averaged over frames (NaN frames skipped)."""
+  """Sums over the evaluated sequences (and 'count') -> headline numbers in
+  the spec's order, `num_sequences`, and `per_frame` curves."""
   sums = dict(sums)
   count = float(sums.pop("count"))
-  counts = {k[2:]: np.asarray(sums.pop(k)) for k in list(sums) if k.startswith("n_")}
-  per_frame = {k: np.asarray(v) / count for k, v in sums.items()}
-  if spec.kind == "field":
-    per_frame["rmse"] = np.sqrt(per_frame["mse"])
-    if "wmse" in per_frame:
-      per_frame["wrmse"] = np.sqrt(per_frame.pop("wmse"))
-  if counts:
-    scores = {k: np.asarray(v) for k, v in skill_scores(counts).items()}
-    for k, v in scores.items():  # (T, K)
-      for j, name in enumerate(spec.threshold_names):
-        per_frame[f"{k}_{name}"] = v[:, j]
-  summary = {}
-  for k, v in per_frame.items():
-    finite = v[np.isfinite(v)]
-    summary[k] = float(finite.mean()) if finite.size else float("nan")
-  if spec.kind == "field":  # roots of the means over all frames, not means of roots
-    summary["rmse"] = float(np.sqrt(np.mean(np.asarray(sums["mse"]) / count)))
-    if "wmse" in sums:
-      summary["wrmse"] = float(np.sqrt(np.mean(np.asarray(sums["wmse"]) / count)))
+  summary, per_frame = {}, {}
+  for name in spec.names:
+    metric = METRICS.get(name)
+    curves, numbers = (metric.report or _as_curve)(
+        name, np.asarray(sums[name], np.float64) / count, spec)
+    per_frame.update(curves)
+    summary.update(numbers)
   return {**summary, "num_sequences": int(count),
-          "per_frame": {k: v.tolist() for k, v in per_frame.items()}}
+          "per_frame": {k: np.asarray(v).tolist() for k, v in per_frame.items()}}
+
+
+def headline(summary: dict) -> str:
+  """The numbers of an evaluation on one line, in the spec's order."""
+  return " ".join(f"{k} {v:.4g}" for k, v in summary.items()
+                  if isinstance(v, float))

@@ -86,10 +86,10 @@ def test_latitude_weighted_errors_by_hand():
   target = np.zeros((1, 1, 3, 2, 1))
   pred = np.zeros((1, 1, 3, 2, 1))
   pred[0, 0, 0, :, 0] = 2.0   # an error of 2 K on the 60S row only
-  rmse = float(metrics.weighted_rmse_per_frame(jnp.asarray(pred), jnp.asarray(target),
-                                               jnp.asarray(w))[0, 0])
+  mse = float(metrics.weighted_mse_per_frame(jnp.asarray(pred), jnp.asarray(target),
+                                             jnp.asarray(w))[0, 0])
   # mean over 6 cells of w * e^2 = (0.75 * 4 * 2) / 6 = 1
-  assert rmse == pytest.approx(1.0, rel=1e-6)
+  assert mse == pytest.approx(1.0, rel=1e-6)
   mae = float(metrics.weighted_mae_per_frame(jnp.asarray(pred), jnp.asarray(target),
                                              jnp.asarray(w))[0, 0])
   assert mae == pytest.approx(0.75 * 2 * 2 / 6, rel=1e-6)

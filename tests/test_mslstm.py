@@ -9,10 +9,10 @@ from experiments.configs.mmnist import (mslstm, mslstm_convlstm, mslstm_sms,
                                         mslstm_tms)
 from stjax import layers
 from stjax.cells import MKLSTMCell
-from stjax.config_check import validate
+from stjax.train.pretrained import build_run_model
 from stjax.models import build_model
 from stjax.models.mslstm import MSLSTM
-from stjax.models.recurrent import unrolled_rollout
+from stjax.models.recurrent import set_scan_unroll
 
 _sig = lambda v: 1 / (1 + np.exp(-v))
 
@@ -130,9 +130,9 @@ def test_table3_parameters_and_flops():
   assert round(_params(ms) / 1e6, 1) == 1.9
 
   def gmacs(model):
-    with layers.plain_convolutions(), unrolled_rollout():
-      lowered = jax.jit(lambda m, x: m(x)).lower(
-          model, jnp.zeros((1, 10, 64, 64, 1)))
+    counted = set_scan_unroll(layers.set_cpu_lowering(model, False), True)
+    lowered = jax.jit(lambda m, x: m(x)).lower(
+        counted, jnp.zeros((1, 10, 64, 64, 1)))
     cost = lowered.cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
     return cost["flops"] / 2e9
@@ -154,11 +154,11 @@ def test_bad_ms_configurations_are_clear_errors():
     MSLSTM(num_hidden=(4, 4, 8, 8, 4, 4), **kw)
   with pytest.raises(ValueError, match="divisible by 4"):
     MSLSTM(**{**kw, "in_shape": (2, 18, 18, 1)}, num_hidden=(4,) * 6)
-  c = mslstm.get_config()
+  c = mslstm.get_config()  # the config path: the constructor refuses it
   c.data.image_size, c.model.num_hidden = 36, (32,) * 8
   with pytest.raises(ValueError, match="divisible by 8"):
-    validate(c)
+    build_run_model(c)
   c = mslstm.get_config()
   c.model.cell = "mk_lstm"
   with pytest.raises(ValueError, match="model.cell='mk_lstm'"):
-    validate(c)
+    build_run_model(c)

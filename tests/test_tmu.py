@@ -7,11 +7,13 @@ import pytest
 from flax import nnx
 
 from conftest import tiny_config
+from stjax.errors import ConfigError, WorkdirError
 from stjax.models import build_model
 from stjax.models.recurrent import ConvLSTM, MIM, PredRNN, patchify
 from stjax.models.tmu import TMU
 from stjax.train.loop import train_and_evaluate
 from stjax.train.optim import build_optimizer
+from stjax.train.pretrained import build_run_model, load_model
 from stjax.train.sampling import ScheduledSampling
 from stjax.train.step import TrainState, make_train_step
 
@@ -74,6 +76,7 @@ def test_training_leaves_the_sources_unchanged_and_trains_the_target():
             rngs=nnx.Rngs(3))
   c = tiny_config("predrnn")
   c.optim.lr, c.optim.schedule = 1e-2, "constant"
+  c.loss.terms.distill = 0.1
   tx, _ = build_optimizer(c.optim, 10)
   graphdef, state = TrainState.create(tmu, tx, 0)
   assert not any("sources" in str(path) for path, _ in
@@ -91,7 +94,7 @@ def test_training_leaves_the_sources_unchanged_and_trains_the_target():
   changed = [not np.array_equal(a, b) for a, b in
              zip(jax.tree.leaves(before.params), jax.tree.leaves(after.params))]
   assert all(changed)  # target, distillers and gates all learn
-  expected = metrics["mse"] + c.loss.distill_beta * metrics["distill"]
+  expected = metrics["mse"] + c.loss.terms.distill * metrics["distill"]
   assert float(metrics["loss"]) == pytest.approx(float(expected), rel=1e-6)
   assert 0 < float(metrics["gate_0"]) < 1 and 0 < float(metrics["gate_1"]) < 1
 
@@ -121,25 +124,27 @@ def test_sources_and_finetuning_load_from_finished_runs(tmp_path):
   c = tiny_config("convlstm")
   c.train.epochs = 1
   train_and_evaluate(c, str(tmp_path / "source"))
+  shape = dict(in_shape=(4, 32, 32, 1), out_frames=4)
+  finetuned = _with(c, init_from=str(tmp_path / "source"))
+  with pytest.raises(ConfigError, match="model.init_from names a trained run"):
+    build_model(finetuned, **shape)  # the pure constructor reads no workdir
   trained = jax.tree.leaves(nnx.state(
-      build_model(_with(c, init_from=str(tmp_path / "source")),
-                  in_shape=(4, 32, 32, 1), out_frames=4), nnx.Param))
-  fresh = jax.tree.leaves(nnx.state(
-      build_model(c.model, in_shape=(4, 32, 32, 1), out_frames=4), nnx.Param))
+      build_model(finetuned, pretrained=load_model, **shape), nnx.Param))
+  fresh = jax.tree.leaves(nnx.state(build_model(c.model, **shape), nnx.Param))
   assert any(not np.array_equal(a, b) for a, b in zip(trained, fresh))
 
   t = tiny_config("tmu")
   t.model.backbone, t.model.sources = "convlstm", (str(tmp_path / "source"),)
-  tmu = build_model(t.model, in_shape=(4, 32, 32, 1), out_frames=4)
+  tmu = build_run_model(t)
   for a, b in zip(jax.tree.leaves(nnx.state(tmu.sources[0], nnx.Param)), trained):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   t.model.sources = (str(tmp_path / "missing"),)
-  with pytest.raises(FileNotFoundError, match="config.json not found"):
-    build_model(t.model, in_shape=(4, 32, 32, 1), out_frames=4)
+  with pytest.raises(WorkdirError, match="config.json not found"):
+    build_run_model(t)
   with pytest.raises(ValueError, match="differently shaped"):
     wide = _with(c, init_from=str(tmp_path / "source"))
     wide.num_hidden = (16, 16)
-    build_model(wide, in_shape=(4, 32, 32, 1), out_frames=4)
+    build_model(wide, pretrained=load_model, **shape)
 
 
 def _with(config, **fields):

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, tiny_config
+from stjax.errors import CheckpointError, WorkdirError
 from stjax.models import build_model
 from stjax.train import mesh as mesh_lib
-from stjax.train.checkpoint import CheckpointError, Checkpoints
+from stjax.train.checkpoint import Checkpoints
 from stjax.train.loop import train_and_evaluate
 from stjax.train.optim import build_optimizer
 from stjax.train.step import TrainState, make_train_step
@@ -32,7 +33,7 @@ def _final_params(workdir):
 
 def test_a_run_trains_evaluates_and_writes_everything(tmp_path, config):
   config.model.name = "tau"
-  config.loss.ddr_weight = 0.1
+  config.loss.terms.ddr = 0.1
   results = train_and_evaluate(config, str(tmp_path))
   test = results["test"]
   assert test["num_sequences"] == 8 and len(test["per_frame"]["mse"]) == 4
@@ -79,7 +80,7 @@ def test_a_workdir_of_another_run_is_refused_and_kept(tmp_path, config):
   train_and_evaluate(config, str(tmp_path))
   before = sorted(p.name for p in (tmp_path).rglob("*"))
   config.model.hid_T = 8
-  with pytest.raises(SystemExit, match="different 'model' configuration"):
+  with pytest.raises(WorkdirError, match="different 'model' configuration"):
     train_and_evaluate(config, str(tmp_path))
   assert sorted(p.name for p in (tmp_path).rglob("*")) == before
 

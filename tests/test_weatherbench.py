@@ -88,7 +88,8 @@ def test_field_metrics_in_kelvin_and_latitude_weighted(tmp_path):
   w = np.cos(np.deg2rad(LAT)); w = w / w.mean()
   polar_sq = (np.array([16, 1, 1, 16]) * w).mean()  # 4 K on rows 0 and 3
   np.testing.assert_allclose(out["mse"][1, 0], (16 * 2 + 1 * 2) / 4, rtol=1e-4)
-  np.testing.assert_allclose(out["wmse"][1, 0], polar_sq, rtol=1e-4)
+  # wrmse accumulates the weighted squared error; the root comes at the end
+  np.testing.assert_allclose(out["wrmse"][1, 0], polar_sq, rtol=1e-4)
   sums = {k: v.sum(0) for k, v in out.items()}
   sums["count"] = 2.0
   s = metrics.summarize(sums, spec)

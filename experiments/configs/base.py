@@ -34,10 +34,11 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.model.name = ""  # set by simvp_model / recurrent_model
 
   c.loss = ml_collections.ConfigDict()
-  c.loss.ddr_weight = 0.0   # TAU's alpha
-  c.loss.ddr_tau = 0.1
-  c.loss.decouple_beta = 0.1  # PredRNN-V2's memory decoupling weight
-  c.loss.distill_beta = 0.1   # TMU's memory distillation weight
+  # The objective: registered terms (stjax.losses) and their weights. mse:
+  # the frame MSE; ddr: TAU's differential divergence (alpha); decouple:
+  # PredRNN-V2's memory decoupling (beta); distill: TMU's distillation (beta).
+  c.loss.terms = ml_collections.ConfigDict({"mse": 1.0})
+  c.loss.ddr_tau = 0.1      # the DDR softmax temperature
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "adam"
@@ -117,6 +118,8 @@ def recurrent_model(c: ml_collections.ConfigDict, name: str) -> ml_collections.C
   filter 5, patch 4, lr 5e-4, scheduled sampling from 1.0 by 2e-5 per
   iteration until 50000 (reverse sampling fields used when switched on)."""
   _recurrent_common(c, name, num_hidden=(128, 128, 128, 128), patch_size=4)
+  if name == "predrnnv2":
+    c.loss.terms.decouple = 0.1  # the reference's decouple_beta
   c.model.filter_size = 5
   c.model.legacy_openstl = False  # equations of OpenSTL's released weights (README)
   c.model.init_from = ""  # a finished run's workdir: start from its parameters
@@ -128,8 +131,9 @@ def tmu_model(c: ml_collections.ConfigDict, backbone: str,
               sources=()) -> ml_collections.ConfigDict:
   """TMU transfer (Yao et al. 2020): a `backbone` target (convlstm, predrnn or
   mim) at the OpenSTL setting, distilling the memories of the frozen models
-  trained in the `sources` workdirs (loss.distill_beta, 0.1 as the paper)."""
+  trained in the `sources` workdirs (loss.terms.distill, 0.1 as the paper)."""
   recurrent_model(c, "tmu")
+  c.loss.terms.distill = 0.1
   c.model.backbone = backbone
   c.model.sources = tuple(sources)
   return c

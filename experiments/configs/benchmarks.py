@@ -125,7 +125,7 @@ MODELS = ("simvp_gsta", "tau", "convlstm", "predrnn", "mim")
 # Recomputed gates in the backward pass, so batch 16 fits one 80 GB GPU:
 # without it, on an H100, KTH's PredRNN asked for 82 GiB and MIM for 161 GiB
 # (29-step rollouts at 64 x 64 x 128 states), KITTI's MIM for 73 GiB. With it
-# KTH PredRNN peaks at 16 GB and MIM at 25 GB (README: benchmarks).
+# KTH PredRNN peaks at 16 GB and MIM at 25 GB (README: "Every (dataset, model) config on one GPU").
 REMAT = {("kth", "predrnn"), ("kth", "mim"), ("kitti_caltech", "mim")}
 
 
@@ -137,7 +137,7 @@ def get(dataset: str, model: str, arg: str | None = None):
     c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = hid_s, hid_t, n_s, n_t
     c.model.drop_path = drop_path
     if model == "tau":
-      c.loss.ddr_weight, c.loss.ddr_tau = 0.1, 0.1
+      c.loss.terms.ddr, c.loss.ddr_tau = 0.1, 0.1
   elif model in ("convlstm", "predrnn", "mim"):
     patch, lr, schedule = RECURRENT[dataset]
     if dataset == "kitti_caltech" and model == "mim":

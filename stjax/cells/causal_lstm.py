@@ -21,8 +21,8 @@ class CausalLSTMCell(nnx.Module):
   reference also defines a `conv_o` it never uses, which stjax leaves out). The
   forget gates carry a +1 bias. `legacy=True` feeds m instead of c to the
   first gate convolution, as the code that trained OpenSTL's released Moving
-  MNIST weights did (REFERENCE_NOTES); it has not been checked against those
-  weights, which cannot be fetched here.
+  MNIST weights did (OpenSTL before its June 2023 fix); it has not been
+  checked against those weights, which cannot be fetched here.
   """
 
   def __init__(self, in_ch: int, hidden: int, *, spatial, filter_size: int,

@@ -25,6 +25,8 @@ import numpy as np
 from PIL import Image
 
 from stjax.data import frames as frames_lib
+from stjax.data.dataset import file_dataset
+from stjax.registry import DATASETS
 
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
 TEST_SUBJECTS = ("S9", "S11")
@@ -106,3 +108,8 @@ def load(cfg, test_frames: int):
       raise ValueError(f"{root} gives no {name} sequence of {cfg.scenario!r} "
                        f"frames; check the subjects and the layout (README).")
   return sources
+
+
+DATASETS.register("human36m", file_dataset(
+    lambda cfg: (cfg.image_size, cfg.image_size, 3), load,
+    "Human3.6M subjects S9, S11"))

@@ -22,6 +22,9 @@ import pathlib
 
 import numpy as np
 
+from stjax.data.dataset import file_dataset
+from stjax.registry import DATASETS
+
 FRAME_SHAPE = (128, 160, 3)
 
 
@@ -41,7 +44,7 @@ def _frames(path: pathlib.Path):
   """The frame array of a hickle file, as a lazy h5py dataset."""
   import h5py  # pylint: disable=import-outside-toplevel
   if not path.is_file():
-    raise FileNotFoundError(f"{path} does not exist (README: KITTI -> Caltech).")
+    raise FileNotFoundError(f"{path} does not exist (README: KITTI -> Caltech Pedestrian).")
   try:
     f = h5py.File(path, "r")
   except OSError as e:
@@ -61,7 +64,7 @@ def _frames(path: pathlib.Path):
 def _sources(path: pathlib.Path) -> list[str]:
   import hickle  # pylint: disable=import-outside-toplevel
   if not path.is_file():
-    raise FileNotFoundError(f"{path} does not exist (README: KITTI -> Caltech).")
+    raise FileNotFoundError(f"{path} does not exist (README: KITTI -> Caltech Pedestrian).")
   try:
     names = hickle.load(str(path))
   except Exception as e:  # hickle raises many kinds for a bad file
@@ -99,3 +102,7 @@ def load(cfg, test_frames: int):
     if not len(s):
       raise ValueError(f"{root}: no {name} video has {s.length} frames.")
   return sources
+
+
+DATASETS.register("kitti_caltech", file_dataset(
+    lambda cfg: FRAME_SHAPE, load, "Caltech Pedestrian test (caltech_hkl)"))

@@ -27,6 +27,8 @@ import pathlib
 import numpy as np
 
 from stjax.data import frames as frames_lib
+from stjax.data.dataset import file_dataset
+from stjax.registry import DATASETS
 
 ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running",
            "walking")
@@ -111,3 +113,7 @@ def load(cfg, test_frames: int):
       raise ValueError(f"{root} gives no {name} sequence of {s.length} frames "
                        f"for actions {actions}; check the layout (README).")
   return sources
+
+
+DATASETS.register("kth", file_dataset(
+    lambda cfg: (cfg.image_size, cfg.image_size, 1), load, "KTH persons 17-25"))

@@ -14,6 +14,10 @@ import pathlib
 
 import numpy as np
 
+from stjax.data import mnist
+from stjax.data.dataset import DatasetEntry, Datasets
+from stjax.registry import DATASETS
+
 DIGIT_SIZE = 28
 
 
@@ -91,3 +95,42 @@ class MovingMNISTFile:
 
   def __getitem__(self, index: int) -> np.ndarray:
     return np.asarray(self.frames[:self.num_frames, int(index)])[..., None]
+
+
+def build(cfg) -> Datasets:
+  """Train on generated sequences; validate and test on held-out digits.
+
+  A fixed random 10% of the digits never appears in training: validation and
+  the generated test set are drawn from it, so neither tests on seen digits
+  and the 'best' checkpoint is never picked on test data. (Random, not the
+  last 10%: digit files are often sorted by class.)
+  """
+  digits = mnist.load_digits(cfg.digits_path)
+  order = np.random.default_rng(20150101).permutation(len(digits))
+  held_out = max(1, len(digits) // 10)
+  if len(digits) - held_out < 1:
+    raise ValueError(f"{cfg.digits_path} holds {len(digits)} digit(s); at least "
+                     f"2 are needed (train and held-out).")
+  train_digits = digits[np.sort(order[held_out:])]
+  eval_digits = digits[np.sort(order[:held_out])]
+  frames = cfg.pre_seq_length + cfg.aft_seq_length
+  gen = dict(num_frames=frames, image_size=cfg.image_size,
+             num_digits=cfg.num_digits)
+  train = GeneratedMovingMNIST(train_digits, cfg.train_size, seed=cfg.seed, **gen)
+  val = GeneratedMovingMNIST(eval_digits, cfg.val_size, seed=cfg.seed + 1, **gen)
+  if cfg.test_path:
+    test = MovingMNISTFile(cfg.test_path, frames)
+    if test.frames.shape[2:] != (cfg.image_size, cfg.image_size):
+      raise ValueError(f"{cfg.test_path} has {test.frames.shape[2:]} frames; "
+                       f"data.image_size is {cfg.image_size}.")
+    description = f"standard test file {cfg.test_path}"
+  else:
+    test = GeneratedMovingMNIST(eval_digits, cfg.test_size, seed=cfg.seed + 2, **gen)
+    description = ("generated from held-out embedded digits (not comparable "
+                   "with published numbers; set data.test_path)")
+  return Datasets(train, val, test, (cfg.image_size, cfg.image_size, 1),
+                  generated_train=True, test_description=description)
+
+
+DATASETS.register("mmnist", DatasetEntry(
+    lambda cfg: (cfg.image_size, cfg.image_size, 1), build))

@@ -45,8 +45,8 @@ def _stack(records):
 class _EndlessShuffled:
   """Record indices over repeated epochs, a fresh permutation each epoch."""
 
-  def __init__(self, n: int, seed: int, shuffle: bool):
-    self.n, self.seed, self.shuffle = n, seed, shuffle
+  def __init__(self, n: int, seed: int):
+    self.n, self.seed = n, seed
 
   @functools.lru_cache(maxsize=2)  # one permutation per epoch, not per record
   def _permutation(self, epoch: int) -> np.ndarray:
@@ -54,12 +54,11 @@ class _EndlessShuffled:
 
   def __call__(self, i: int) -> int:
     epoch, pos = divmod(i, self.n)
-    return int(self._permutation(epoch)[pos]) if self.shuffle else pos
+    return int(self._permutation(epoch)[pos])
 
 
 def train_batches(source, split: Split, *, batch_size: int, start_step: int,
-                  num_steps: int, seed: int, shuffle: bool = True,
-                  generated: bool = False,
+                  num_steps: int, seed: int, generated: bool = False,
                   process_index: int = 0, process_count: int = 1,
                   num_threads: int = 4) -> Iterator[dict[str, np.ndarray]]:
   """Batches start_step .. num_steps-1 of this process's slice of the stream.
@@ -73,7 +72,7 @@ def train_batches(source, split: Split, *, batch_size: int, start_step: int,
     raise ValueError("The training dataset is empty.")
   local = batch_size // process_count
   order = (int if generated else
-           _EndlessShuffled(len(source), seed, shuffle))
+           _EndlessShuffled(len(source), seed))
   steps = grain.MapDataset.range(start_step, num_steps)
 
   def load(step: int):

@@ -25,6 +25,9 @@ import numpy as np
 
 from stjax import metrics
 from stjax.data import frames as frames_lib
+from stjax.data.dataset import file_dataset
+from stjax.errors import ConfigError
+from stjax.registry import DATASETS
 
 THRESHOLD_UNITS = ("dbz", "mm/h", "pixel")
 
@@ -39,13 +42,15 @@ def rain_to_dbz(rate_mm_h, cfg):
 
 def thresholds_01(cfg) -> tuple[float, ...]:
   """The configured thresholds on the [0, 1] scale the frames are read in."""
+  if not len(cfg.thresholds):
+    raise ConfigError("data.thresholds is empty; give at least one.")
   thr = np.asarray(cfg.thresholds, np.float64)
   if cfg.threshold_unit == "mm/h":
     thr = dbz_to_pixel(rain_to_dbz(thr, cfg), cfg)
   elif cfg.threshold_unit == "dbz":
     thr = dbz_to_pixel(thr, cfg)
   elif cfg.threshold_unit != "pixel":
-    raise ValueError(f"data.threshold_unit={cfg.threshold_unit!r}; choose one "
+    raise ConfigError(f"data.threshold_unit={cfg.threshold_unit!r}; choose one "
                      f"of {THRESHOLD_UNITS}.")
   return tuple((thr / 255.0).tolist())
 
@@ -124,10 +129,13 @@ def _read_folders(root: pathlib.Path, split: str) -> list[list[pathlib.Path]]:
 
 def load(cfg, test_frames: int):
   """(train, val, test) sources and the MetricSpec with the skill thresholds."""
+  names = tuple(f"{t:g}{cfg.threshold_unit.replace('/', '')}"
+                for t in cfg.thresholds)
+  spec = metrics.MetricSpec(thresholds=thresholds_01(cfg), threshold_names=names)
   path = pathlib.Path(cfg.path)
   if path.suffix == ".npz":
     if not path.is_file():
-      raise FileNotFoundError(f"data.path={path} does not exist (README: radar).")
+      raise FileNotFoundError(f"data.path={path} does not exist (README: Radar echo nowcasting).")
     train, test = _read_arrays(path)
     make = lambda seqs, n: ArrayWindows(seqs, n, cfg.window_stride or n,
                                         cfg.image_size)
@@ -146,7 +154,9 @@ def load(cfg, test_frames: int):
   for name, s in zip(("training", "validation", "test"), sources):
     if not len(s):
       raise ValueError(f"{path} gives no {name} window of {s.length} frames.")
-  names = tuple(f"{t:g}{cfg.threshold_unit.replace('/', '')}"
-                for t in cfg.thresholds)
-  spec = metrics.MetricSpec(thresholds=thresholds_01(cfg), threshold_names=names)
   return sources, spec
+
+
+DATASETS.register("radar", file_dataset(
+    lambda cfg: (cfg.image_size, cfg.image_size, 1), load,
+    "radar test sequences"))

@@ -18,6 +18,10 @@ import pathlib
 
 import numpy as np
 
+from stjax.data.dataset import file_dataset
+from stjax.errors import ConfigError
+from stjax.registry import DATASETS
+
 KEYS = ("X_train", "Y_train", "X_test", "Y_test")
 FRAME_SHAPE = (32, 32, 2)  # (H, W, C): in-flow, out-flow
 
@@ -42,7 +46,7 @@ def load(path: str | pathlib.Path, val_fraction: float):
   if not path.is_file():
     raise FileNotFoundError(
         f"data.path={path} does not exist; it should be TaxiBJ's dataset.npz "
-        f"(scripts/download_taxibj.sh fetches it on a machine with internet).")
+        f"(experiments/download_taxibj.sh fetches it on a machine with internet).")
   try:
     f = np.load(path)
     files = f.files
@@ -76,3 +80,14 @@ def load(path: str | pathlib.Path, val_fraction: float):
   return (FlowSequences(xt[:n - n_val], yt[:n - n_val]),
           FlowSequences(xt[n - n_val:], yt[n - n_val:]),
           FlowSequences(arrays["X_test"], arrays["Y_test"]))
+
+
+def _load(cfg, test_frames: int):
+  del test_frames  # TaxiBJ's test split has its fixed 4 -> 4 windows
+  if not 0 < cfg.val_fraction < 1:
+    raise ConfigError(f"data.val_fraction={cfg.val_fraction} must lie in (0, 1).")
+  return load(cfg.path, cfg.val_fraction)
+
+
+DATASETS.register("taxibj", file_dataset(lambda cfg: FRAME_SHAPE, _load,
+                                         "TaxiBJ test split"))

@@ -17,6 +17,9 @@ import pathlib
 
 import numpy as np
 
+from stjax.data.dataset import file_dataset
+from stjax.registry import DATASETS
+
 
 class TFDSVideos:
   """Random-access (T, H, W, C) uint8 sequences: the first `length` frames of
@@ -64,3 +67,7 @@ def load(cfg, test_frames: int):
                        f"{root}: {type(e).__name__}: {str(e)[:160]}") from e
     sources.append(TFDSVideos(records, cfg.feature, n))
   return sources
+
+
+DATASETS.register("tfds", file_dataset(
+    lambda cfg: tuple(cfg.frame_shape), load, "TFDS test split"))

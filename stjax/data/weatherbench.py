@@ -23,6 +23,9 @@ import pathlib
 import numpy as np
 
 from stjax import metrics
+from stjax.data.dataset import file_dataset
+from stjax.errors import ConfigError
+from stjax.registry import DATASETS
 
 # short name -> WeatherBench directory (and file prefix)
 VARIABLES = {"t2m": "2m_temperature", "z": "geopotential_500",
@@ -117,6 +120,8 @@ class FieldWindows:
 
 def load(cfg, test_frames: int):
   """(train, val, test) sources and the MetricSpec mapping back to units."""
+  if not len(cfg.variables):
+    raise ConfigError("data.variables is empty; give e.g. ('t2m',).")
   root = pathlib.Path(cfg.path)
   if not root.is_dir():
     raise FileNotFoundError(f"data.path={root} does not exist; it should hold "
@@ -152,3 +157,7 @@ def load(cfg, test_frames: int):
                             offset=tuple(mean.tolist()),
                             latitudes=tuple(np.asarray(lat).tolist()))
   return sources, spec
+
+
+DATASETS.register("weatherbench", file_dataset(
+    lambda cfg: (*cfg.grid, len(cfg.variables)), load, "WeatherBench test years"))

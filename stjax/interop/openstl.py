@@ -129,8 +129,8 @@ def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
   try:
     import torch  # pylint: disable=import-outside-toplevel
   except ImportError as e:
-    raise SystemExit(f"Reading {path} needs PyTorch: pip install torch "
-                     f"(CPU build is enough).") from e
+    raise ImportError(f"Reading {path} needs PyTorch: pip install torch "
+                      f"(CPU build is enough).") from e
   ckpt = torch.load(path, map_location="cpu", weights_only=True)
   ckpt = ckpt.get("state_dict", ckpt)
   return {k.removeprefix("model."): v.detach().double().numpy()

@@ -28,7 +28,9 @@ from flax import nnx
 from stjax import layers
 from stjax.cells import ConvLSTMCell, MKLSTMCell
 from stjax.cells.gates import zeros
-from stjax.models.recurrent import RecurrentNet
+from stjax.models.finetune import start_from
+from stjax.models.recurrent import RecurrentNet, common_kwargs
+from stjax.registry import MODELS
 
 CELLS = ("convlstm", "mklstm")
 
@@ -61,8 +63,8 @@ class MSLSTM(RecurrentNet):
     self.cell, self.kernel_sizes, self.pyramid = cell, kernel_sizes, pyramid
     super().__init__(filter_size=kernel_sizes[0], **kwargs)
 
-  def build(self, kw, *, legacy):
-    del legacy, kw["filter_size"], kw["spatial"]
+  def build(self, kw):
+    del kw["filter_size"], kw["spatial"]
     n, layers_ = self.num_hidden[0], len(self.num_hidden)
     if len(set(self.num_hidden)) > 1:
       raise ValueError(f"MS-LSTM adds encoder outputs to decoder inputs, so "
@@ -113,3 +115,11 @@ class MSLSTM(RecurrentNet):
       elif there < here:  # the encoder layer at scale s is layer s
         x = layers.upsample_bilinear2(x) + outputs[there]
     return tuple(new), x, {}
+
+
+@MODELS.register("mslstm")
+def build(cfg, *, in_shape, out_frames, seed=0, pretrained=None):
+  model = MSLSTM(cell=cfg.cell, kernel_sizes=tuple(cfg.kernel_sizes),
+                 pyramid=cfg.pyramid, **common_kwargs(
+                     cfg, in_shape=in_shape, out_frames=out_frames, seed=seed))
+  return start_from(model, cfg.get("init_from", ""), pretrained)

@@ -14,31 +14,28 @@ model maps T_in observed frames to T_out predictions like every stjax model.
 """
 from __future__ import annotations
 
-import contextlib
-
+import chex
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from stjax import losses
+from stjax import layers, losses
 from stjax.cells import (GHU, CausalLSTMCell, ConvLSTMCell, MIMBlock, MIMCell,
                          STLSTMCell)
 from stjax.cells.gates import zeros
-from stjax import layers
+from stjax.errors import ConfigError
+from stjax.models.finetune import start_from
+from stjax.registry import MODELS
 
 
-_SCAN_UNROLL = [1]  # read at trace time by rollout
-
-
-@contextlib.contextmanager
-def unrolled_rollout():
-  """Traces the rollout fully unrolled, for counting FLOPs: XLA's cost
-  analysis counts a loop body once, not once per step."""
-  _SCAN_UNROLL[0] = True
-  try:
-    yield
-  finally:
-    _SCAN_UNROLL[0] = 1
+def set_scan_unroll(module: nnx.Module, unroll: int | bool) -> nnx.Module:
+  """Sets how far every recurrent rollout in `module` is unrolled (True:
+  fully, for counting FLOPs: XLA's cost analysis counts a loop body once,
+  not once per step). Part of the graph definition, like the conv lowering."""
+  for _, m in nnx.iter_modules(module):
+    if isinstance(m, RecurrentNet):
+      m.scan_unroll = unroll
+  return module
 
 
 def patchify(frames: jax.Array, p: int) -> jax.Array:
@@ -71,7 +68,7 @@ class RecurrentNet(nnx.Module):
 
   def __init__(self, *, in_shape, out_frames: int, num_hidden, filter_size: int = 5,
                patch_size: int = 4, layer_norm: bool = False, remat: bool = False,
-               legacy: bool = False, rngs: nnx.Rngs):
+               scan_unroll: int | bool = 1, rngs: nnx.Rngs):
     t, h, w, c = in_shape
     num_hidden = tuple(int(n) for n in num_hidden)
     if h % patch_size or w % patch_size:
@@ -90,11 +87,11 @@ class RecurrentNet(nnx.Module):
                        f"states keep their size.")
     self.in_shape, self.out_frames = tuple(in_shape), out_frames
     self.patch_size, self.num_hidden, self.remat = patch_size, num_hidden, remat
-    self.filter_size = filter_size
+    self.filter_size, self.scan_unroll = filter_size, scan_unroll
     self.spatial = (h // patch_size, w // patch_size)
     self.frame_channels = patch_size * patch_size * c
     self.build(dict(spatial=self.spatial, filter_size=filter_size,
-                    layer_norm=bool(layer_norm), rngs=rngs), legacy=legacy)
+                    layer_norm=bool(layer_norm), rngs=rngs))
     self.conv_last = layers.Conv(num_hidden[-1], self.frame_channels, 1,
                                  use_bias=self.output_bias, rngs=rngs)
 
@@ -102,7 +99,7 @@ class RecurrentNet(nnx.Module):
     return self.frame_channels if i == 0 else self.num_hidden[i - 1]
 
   # -- what a subclass defines ------------------------------------------------
-  def build(self, kw: dict, *, legacy: bool) -> None:
+  def build(self, kw: dict) -> None:
     """Creates the cells; kw holds the cell arguments shared by all layers."""
     raise NotImplementedError
 
@@ -154,13 +151,16 @@ class RecurrentNet(nnx.Module):
       frame, w, i = x
       w = w[:, None, None, None]
       net = w * frame + (1 - w) * prev
-      cells, pred, aux = model.advance(cells, net, frame, i, train)
-      return (cells, pred), (pred, aux)
+      new_cells, pred, aux = model.advance(cells, net, frame, i, train)
+      # Traced once: a step keeps the carry's structure and the frame shape.
+      chex.assert_trees_all_equal_shapes_and_dtypes(new_cells, cells)
+      chex.assert_equal_shape([pred, frame])
+      return (new_cells, pred), (pred, aux)
 
     if self.remat:  # keep only the carries; recompute each step's gates
       step = jax.checkpoint(step)
     _, (preds, aux) = jax.lax.scan(lambda c, x: step(state, c, x), init, xs,
-                                   unroll=_SCAN_UNROLL[0])
+                                   unroll=self.scan_unroll)
     preds = unpatchify(jnp.swapaxes(preds, 0, 1), self.patch_size)
     return preds, jax.tree.map(jnp.mean, aux)
 
@@ -182,11 +182,16 @@ class RecurrentNet(nnx.Module):
 
 
 class ConvLSTM(RecurrentNet):
-  """Stacked ConvLSTM (Shi et al. 2015): each layer keeps its own (h, c)."""
+  """Stacked ConvLSTM (Shi et al. 2015): each layer keeps its own (h, c).
+  `legacy` computes the equations of OpenSTL's released weights (README)."""
 
-  def build(self, kw, *, legacy):
+  def __init__(self, *, legacy: bool = False, **kwargs):
+    self.legacy = legacy
+    super().__init__(**kwargs)
+
+  def build(self, kw):
     self.cells = nnx.List([
-        ConvLSTMCell(self.in_channels(i), n, legacy=legacy, **kw)
+        ConvLSTMCell(self.in_channels(i), n, legacy=self.legacy, **kw)
         for i, n in enumerate(self.num_hidden)])
 
   def init_carry(self, batch, dtype):
@@ -209,8 +214,7 @@ class PredRNN(RecurrentNet):
 
   shared_memory = True
 
-  def build(self, kw, *, legacy):
-    del legacy
+  def build(self, kw):
     self.cells = nnx.List([
         STLSTMCell(self.in_channels(i), n, **kw)
         for i, n in enumerate(self.num_hidden)])
@@ -250,8 +254,8 @@ class PredRNNv2(PredRNN):
   Reverse scheduled sampling is a training choice (config `sampling`).
   """
 
-  def build(self, kw, *, legacy):
-    super().build(kw, legacy=legacy)
+  def build(self, kw):
+    super().build(kw)
     n = self.num_hidden[0]
     self.adapter = layers.Conv(n, n, 1, use_bias=False, rngs=kw["rngs"])
 
@@ -266,16 +270,21 @@ class PredRNNv2(PredRNN):
 
 class PredRNNpp(RecurrentNet):
   """PredRNN++ (Wang et al. 2018): Causal LSTM layers with the zigzag memory
-  and a Gradient Highway Unit between the first and second layer."""
+  and a Gradient Highway Unit between the first and second layer. `legacy`
+  as ConvLSTM's."""
 
   shared_memory = True
 
-  def build(self, kw, *, legacy):
+  def __init__(self, *, legacy: bool = False, **kwargs):
+    self.legacy = legacy
+    super().__init__(**kwargs)
+
+  def build(self, kw):
     if len(self.num_hidden) < 2:
       raise ValueError("PredRNN++ puts its gradient highway between the first "
                        "two layers; model.num_hidden needs at least 2 layers.")
     self.cells = nnx.List([
-        CausalLSTMCell(self.in_channels(i), n, legacy=legacy, **kw)
+        CausalLSTMCell(self.in_channels(i), n, legacy=self.legacy, **kw)
         for i, n in enumerate(self.num_hidden)])
     n = self.num_hidden[0]
     self.ghu = GHU(n, n, **kw)
@@ -306,8 +315,7 @@ class MIM(RecurrentNet):
 
   shared_memory = True
 
-  def build(self, kw, *, legacy):
-    del legacy
+  def build(self, kw):
     if len(self.num_hidden) < 2:
       raise ValueError("MIM needs at least 2 layers (an ST-LSTM, then MIM "
                        "blocks); set model.num_hidden accordingly.")
@@ -347,3 +355,34 @@ class MIM(RecurrentNet):
   def memories(self, carry):
     (_, c0), blocks, _, _ = carry
     return (c0,) + tuple(c for _, c, _ in blocks)
+
+
+RECURRENT = {"convlstm": ConvLSTM, "predrnn": PredRNN, "predrnnpp": PredRNNpp,
+             "predrnnv2": PredRNNv2, "mim": MIM}
+_LEGACY = (ConvLSTM, PredRNNpp)  # the models whose cells have a legacy form
+
+
+def common_kwargs(cfg, *, in_shape, out_frames, seed) -> dict:
+  """The constructor arguments every recurrent model reads from its config."""
+  return dict(in_shape=in_shape, out_frames=out_frames,
+              num_hidden=tuple(cfg.num_hidden), patch_size=cfg.patch_size,
+              layer_norm=cfg.layer_norm, remat=cfg.remat, rngs=nnx.Rngs(seed))
+
+
+def _register(name: str, cls) -> None:
+  def build(cfg, *, in_shape, out_frames, seed=0, pretrained=None):
+    kwargs = common_kwargs(cfg, in_shape=in_shape, out_frames=out_frames,
+                           seed=seed)
+    legacy = bool(cfg.get("legacy_openstl", False))
+    if cls in _LEGACY:
+      kwargs["legacy"] = legacy
+    elif legacy:
+      raise ConfigError(f"model.legacy_openstl=True changes the ConvLSTM and "
+                        f"PredRNN++ cells only; {name} has no legacy form.")
+    model = cls(filter_size=cfg.filter_size, **kwargs)
+    return start_from(model, cfg.get("init_from", ""), pretrained)
+  MODELS.register(name, build)
+
+
+for _name, _cls in RECURRENT.items():
+  _register(_name, _cls)

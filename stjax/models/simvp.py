@@ -6,12 +6,14 @@ IncepU, gSTA or TAU.
 """
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 from stjax import layers
 from stjax.models.translators import IncepU, MetaTranslator
+from stjax.registry import MODELS
 
 TRANSLATORS = ("incepu", "gsta", "tau")
 
@@ -23,7 +25,7 @@ class ConvSC(nnx.Module):
     stride = 2 if down else 1
     padding = (kernel - stride + 1) // 2
     self.up = up
-    self.conv = layers.conv(in_ch, out_ch * 4 if up else out_ch, kernel,
+    self.conv = layers.Conv(in_ch, out_ch * 4 if up else out_ch, kernel,
                             stride=stride, padding=padding, rngs=rngs,
                             init="trunc_normal")
     self.norm = layers.group_norm(out_ch, 2, rngs=rngs)
@@ -62,7 +64,7 @@ class Decoder(nnx.Module):
     pattern = _downsampling_pattern(depth)[::-1]
     self.layers = nnx.List([ConvSC(hid, hid, kernel, up=pattern[i], rngs=rngs)
                             for i in range(depth)])
-    self.readout = layers.conv(hid, out_ch, 1, rngs=rngs)
+    self.readout = layers.Conv(hid, out_ch, 1, rngs=rngs)
 
   def __call__(self, hid, skip):
     for layer in self.layers[:-1]:
@@ -110,6 +112,7 @@ class SimVP(nnx.Module):
     z = self.hid(z, train=train, key=key)
     z = z.reshape(b, h2, w2, t, c2).transpose(0, 3, 1, 2, 4)
     y = self.dec(z.reshape(b * t, h2, w2, c2), skip)
+    chex.assert_shape(y, (b * t, h, w, c))
     return y.reshape(b, t, h, w, c)
 
   def __call__(self, x, *, train=False, key=None, out_frames=None):
@@ -128,3 +131,22 @@ class SimVP(nnx.Module):
       x = self.step(x, train=train, key=k)
       outputs.append(x)
     return jnp.concatenate(outputs, axis=1)[:, :out_frames]
+
+
+def _register(name: str, translator: str) -> None:
+  def build(cfg, *, in_shape, out_frames, seed=0, pretrained=None):
+    del pretrained  # SimVP has no model.init_from
+    return SimVP(in_shape=in_shape, out_frames=out_frames, hid_S=cfg.hid_S,
+                 hid_T=cfg.hid_T, N_S=cfg.N_S, N_T=cfg.N_T,
+                 translator=translator,
+                 spatio_kernel_enc=cfg.spatio_kernel_enc,
+                 spatio_kernel_dec=cfg.spatio_kernel_dec,
+                 mlp_ratio=cfg.mlp_ratio, drop_path=cfg.drop_path,
+                 rngs=nnx.Rngs(seed))
+  MODELS.register(name, build)
+
+
+# SimVP v1 / v2 and TAU share one architecture and differ by translator.
+for _name, _translator in (("simvp_incepu", "incepu"), ("simvp_gsta", "gsta"),
+                           ("tau", "tau")):
+  _register(_name, _translator)

@@ -29,8 +29,11 @@ import jax.numpy as jnp
 from flax import nnx
 
 from stjax.cells.tmu import MemoryTransfer
+from stjax.errors import ConfigError
+from stjax.models.finetune import require_loader
 from stjax.models.recurrent import (MIM, ConvLSTM, PredRNN, RecurrentNet,
                                     patchify, unpatchify)
+from stjax.registry import MODELS
 
 BACKBONES = {"convlstm": ConvLSTM, "predrnn": PredRNN, "mim": MIM}
 
@@ -78,6 +81,7 @@ class TMU(RecurrentNet):
     self.in_shape, self.out_frames = target.in_shape, target.out_frames
     self.patch_size, self.num_hidden = target.patch_size, target.num_hidden
     self.remat, self.spatial = target.remat, target.spatial
+    self.scan_unroll = target.scan_unroll
     self.transfers = nnx.List([
         MemoryTransfer(target.in_channels(i), n, len(sources),
                        spatial=target.spatial, filter_size=target.filter_size,
@@ -103,8 +107,9 @@ class TMU(RecurrentNet):
 
   def advance(self, carry, net, frame, t, train):
     target_carry, source_carries = carry
-    if not self.sources:
+    if not self.sources:  # nothing to distill: the backbone alone
       target_carry, top, aux = self.target.cell_step(target_carry, net, t)
+      aux = {**aux, "distill": jnp.zeros((), jnp.float32)}
       return (target_carry, source_carries), self.conv_last(top), aux
     records = []
 
@@ -132,3 +137,22 @@ class TMU(RecurrentNet):
         new_carries.append(s_carry)
       source_carries, aux["distill"] = tuple(new_carries), distill
     return (target_carry, source_carries), self.conv_last(top), aux
+
+
+@MODELS.register("tmu")
+def build(cfg, *, in_shape, out_frames, seed=0, pretrained=None):
+  """The backbone target (started from model.init_from, if set), wrapped with
+  the frozen models of the `model.sources` workdirs."""
+  if cfg.backbone not in BACKBONES:
+    raise ConfigError(f"model.backbone={cfg.backbone!r}; TMU wraps one of "
+                      f"{tuple(BACKBONES)}.")
+  if isinstance(cfg.sources, str):
+    raise ConfigError("model.sources is a list of workdirs, not one string; "
+                      "write ('path',) for a single source.")
+  target = MODELS.get(cfg.backbone)(cfg, in_shape=in_shape,
+                                    out_frames=out_frames, seed=seed,
+                                    pretrained=pretrained)
+  sources = list(cfg.sources)
+  load = require_loader(pretrained, "model.sources") if sources else None
+  return TMU(target, [load(path) for path in sources], rngs=nnx.Rngs(seed + 1),
+             source_names=sources)

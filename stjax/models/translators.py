@@ -24,7 +24,7 @@ class GroupConv(nnx.Module):
   def __init__(self, in_ch, out_ch, kernel, groups, *, rngs):
     if in_ch % groups != 0:
       groups = 1
-    self.conv = layers.conv(in_ch, out_ch, kernel, groups=groups, rngs=rngs)
+    self.conv = layers.Conv(in_ch, out_ch, kernel, groups=groups, rngs=rngs)
     self.norm = layers.group_norm(out_ch, groups, rngs=rngs)
 
   def __call__(self, x):
@@ -36,7 +36,7 @@ class InceptionST(nnx.Module):
 
   def __init__(self, in_ch, hid_ch, out_ch, kernels=(3, 5, 7, 11), groups=8, *,
                rngs):
-    self.conv1 = layers.conv(in_ch, hid_ch, 1, rngs=rngs)
+    self.conv1 = layers.Conv(in_ch, hid_ch, 1, rngs=rngs)
     self.layers = nnx.List([GroupConv(hid_ch, out_ch, k, groups, rngs=rngs)
                             for k in kernels])
 
@@ -94,15 +94,15 @@ class LargeKernelGate(nnx.Module):
     self.kind = kind
     d_k = 2 * dilation - 1
     dd_k = kernel // dilation + ((kernel // dilation) % 2 - 1)
-    self.conv0 = layers.conv(dim, dim, d_k, groups=dim, rngs=rngs, init="fan_out")
-    self.conv_spatial = layers.conv(dim, dim, dd_k, dilation=dilation,
+    self.conv0 = layers.Conv(dim, dim, d_k, groups=dim, rngs=rngs, init="fan_out")
+    self.conv_spatial = layers.Conv(dim, dim, dd_k, dilation=dilation,
                                     padding=dilation * (dd_k - 1) // 2,
                                     groups=dim, rngs=rngs, init="fan_out")
     if kind == "gsta":
-      self.conv1 = layers.conv(dim, 2 * dim, 1, rngs=rngs, init="fan_out")
+      self.conv1 = layers.Conv(dim, 2 * dim, 1, rngs=rngs, init="fan_out")
     else:
       reduction = max(dim // 16, 4)
-      self.conv1 = layers.conv(dim, dim, 1, rngs=rngs, init="fan_out")
+      self.conv1 = layers.Conv(dim, dim, 1, rngs=rngs, init="fan_out")
       self.fc1 = nnx.Linear(dim, dim // reduction, use_bias=False, kernel_init=_TRUNC, rngs=rngs)
       self.fc2 = nnx.Linear(dim // reduction, dim, use_bias=False, kernel_init=_TRUNC, rngs=rngs)
 
@@ -120,9 +120,9 @@ class Attention(nnx.Module):
   """z + proj_2(gate(GELU(proj_1(z))))."""
 
   def __init__(self, dim, kind, *, rngs):
-    self.proj_1 = layers.conv(dim, dim, 1, rngs=rngs, init="fan_out")
+    self.proj_1 = layers.Conv(dim, dim, 1, rngs=rngs, init="fan_out")
     self.gate = LargeKernelGate(dim, kind, rngs=rngs)
-    self.proj_2 = layers.conv(dim, dim, 1, rngs=rngs, init="fan_out")
+    self.proj_2 = layers.Conv(dim, dim, 1, rngs=rngs, init="fan_out")
 
   def __call__(self, z):
     return z + self.proj_2(self.gate(layers.gelu(self.proj_1(z))))
@@ -132,9 +132,9 @@ class MixMlp(nnx.Module):
   """1x1 -> depthwise 3x3 -> GELU -> 1x1."""
 
   def __init__(self, dim, hidden, *, rngs):
-    self.fc1 = layers.conv(dim, hidden, 1, rngs=rngs, init="fan_out")
-    self.dwconv = layers.conv(hidden, hidden, 3, groups=hidden, rngs=rngs, init="fan_out")
-    self.fc2 = layers.conv(hidden, dim, 1, rngs=rngs, init="fan_out")
+    self.fc1 = layers.Conv(dim, hidden, 1, rngs=rngs, init="fan_out")
+    self.dwconv = layers.Conv(hidden, hidden, 3, groups=hidden, rngs=rngs, init="fan_out")
+    self.fc2 = layers.Conv(hidden, dim, 1, rngs=rngs, init="fan_out")
 
   def __call__(self, x):
     return self.fc2(layers.gelu(self.dwconv(self.fc1(x))))
@@ -151,7 +151,7 @@ class MetaBlock(nnx.Module):
     self.mlp = MixMlp(in_ch, int(in_ch * mlp_ratio), rngs=rngs)
     self.layer_scale_1 = nnx.Param(jnp.full((in_ch,), 1e-2))
     self.layer_scale_2 = nnx.Param(jnp.full((in_ch,), 1e-2))
-    self.reduction = (layers.conv(in_ch, out_ch, 1, rngs=rngs)
+    self.reduction = (layers.Conv(in_ch, out_ch, 1, rngs=rngs)
                       if in_ch != out_ch else None)
 
   def __call__(self, x, *, train, key):

@@ -14,12 +14,14 @@ import pathlib
 import jax
 import orbax.checkpoint as ocp
 
+from stjax.errors import CheckpointError
 
-class CheckpointError(RuntimeError):
-  pass
+__all__ = ["CheckpointError", "Checkpoints"]
 
 
 class Checkpoints:
+  """Both managers; a context manager that waits for pending saves and
+  closes them however the block ends."""
 
   def __init__(self, workdir: str | pathlib.Path, keep: int = 2):
     workdir = pathlib.Path(workdir).absolute()
@@ -71,6 +73,15 @@ class Checkpoints:
                          self.best.best_step())
 
   def close(self) -> None:
+    if getattr(self, "_closed", False):
+      return
+    self._closed = True
     self.wait()
     self.latest.close()
     self.best.close()
+
+  def __enter__(self) -> "Checkpoints":
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import optax
 
+from stjax.errors import ConfigError
+
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "constant")
 
@@ -48,11 +50,13 @@ def learning_rate_schedule(cfg, total_steps: int):
     return optax.join_schedules(
         [optax.linear_schedule(0.0, cfg.lr, warmup), optax.constant_schedule(cfg.lr)],
         [warmup])
-  raise ValueError(f"optim.schedule={cfg.schedule!r}; choose one of {SCHEDULES}.")
+  raise ConfigError(f"optim.schedule={cfg.schedule!r}; choose one of {SCHEDULES}.")
 
 
 def build_optimizer(cfg, total_steps: int):
   """(optax transformation, learning-rate schedule)."""
+  if not cfg.lr > 0:
+    raise ConfigError(f"optim.lr={cfg.lr} must be positive.")
   lr = learning_rate_schedule(cfg, total_steps)
   momentum = (one_cycle(total_steps, 0.95, 0.85, 0.95, cfg.pct_start)
               if cfg.schedule == "onecycle" and cfg.cycle_momentum else None)
@@ -67,7 +71,7 @@ def build_optimizer(cfg, total_steps: int):
     tx = optax.inject_hyperparams(optax.sgd)(
         learning_rate=lr, momentum=momentum or cfg.momentum)
   else:
-    raise ValueError(f"optim.name={cfg.name!r}; choose one of {OPTIMIZERS}.")
+    raise ConfigError(f"optim.name={cfg.name!r}; choose one of {OPTIMIZERS}.")
   if cfg.name != "adamw" and cfg.weight_decay:
     # Adam/SGD with L2 weight decay added to the gradient, as torch does.
     tx = optax.chain(optax.add_decayed_weights(cfg.weight_decay), tx)

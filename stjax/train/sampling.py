@@ -23,6 +23,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from stjax.errors import ConfigError
+
 
 @dataclasses.dataclass(frozen=True)
 class ScheduledSampling:
@@ -42,6 +44,21 @@ class ScheduledSampling:
     fields = {f.name for f in dataclasses.fields(cls)} - {"pre_seq_length",
                                                           "aft_seq_length"}
     return cls(pre, aft, **{k: sampling_cfg[k] for k in fields})
+
+  def __post_init__(self):
+    if not 0.0 <= self.sampling_start_value <= 1.0:
+      raise ConfigError(f"sampling.sampling_start_value="
+                        f"{self.sampling_start_value} must be a probability "
+                        f"in [0, 1].")
+    if self.sampling_changing_rate < 0:
+      raise ConfigError("sampling.sampling_changing_rate must be >= 0.")
+    if self.reverse_scheduled_sampling and not (
+        self.r_sampling_step_2 > self.r_sampling_step_1 >= 0
+        and self.r_exp_alpha > 0):
+      raise ConfigError(
+          f"reverse scheduled sampling needs 0 <= r_sampling_step_1 "
+          f"({self.r_sampling_step_1}) < r_sampling_step_2 "
+          f"({self.r_sampling_step_2}) and r_exp_alpha > 0.")
 
   def probabilities(self, step):
     """(p_observed, p_future): chances of the true frame at iteration `step`

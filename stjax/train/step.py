@@ -16,6 +16,7 @@ import optax
 from flax import nnx
 
 from stjax import losses, metrics
+from stjax.errors import ConfigError
 from stjax.train.sampling import ScheduledSampling
 
 COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -53,6 +54,9 @@ def _cast_floats(tree, dtype):
 def make_apply(graphdef, compute_dtype: str = "float32"):
   """apply(params, model_state, fn, *arrays) -> (fn(model, *arrays) as f32,
   new model_state): runs `fn` on the model in the compute dtype."""
+  if compute_dtype not in COMPUTE_DTYPES:
+    raise ConfigError(f"train.compute_dtype={compute_dtype!r}; choose one of "
+                      f"{tuple(COMPUTE_DTYPES)}.")
   dtype = COMPUTE_DTYPES[compute_dtype]
 
   def apply(params, model_state, fn, *arrays):
@@ -80,27 +84,6 @@ def make_forward(graphdef, compute_dtype: str = "float32",
   return forward
 
 
-def make_loss(loss_cfg):
-  """loss(pred, targets, aux) -> (scalar, dict of its terms)."""
-  def loss(pred, targets, aux=None):
-    terms = {"mse": losses.mse(pred, targets)}
-    total = terms["mse"]
-    if loss_cfg.ddr_weight:
-      terms["ddr"] = losses.differential_divergence(pred, targets,
-                                                    tau=loss_cfg.ddr_tau)
-      total = total + loss_cfg.ddr_weight * terms["ddr"]
-    aux = aux or {}
-    if "decouple" in aux:  # PredRNN-V2
-      terms["decouple"] = aux["decouple"]
-      total = total + loss_cfg.decouple_beta * terms["decouple"]
-    if "distill" in aux:  # TMU: beta * sum over layers and sources
-      terms["distill"] = aux["distill"]
-      total = total + loss_cfg.distill_beta * terms["distill"]
-    terms.update({k: v for k, v in aux.items() if k.startswith("gate_")})
-    return total, terms
-  return loss
-
-
 def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32",
                     sampling: ScheduledSampling | None = None):
   """A jitted train_step(state, batch) -> (state, metrics); state is donated.
@@ -111,7 +94,7 @@ def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32",
   predictions, as the reference trains them.
   """
   apply = make_apply(graphdef, compute_dtype)
-  loss_fn = make_loss(loss_cfg)
+  loss_fn = losses.make_objective(loss_cfg)
 
   def predictions(params, model_state, batch, key, step):
     if sampling is None:

@@ -6,6 +6,7 @@ import pathlib
 
 
 class MetricWriter:
+  """A context manager: the files are flushed and closed however the run ends."""
 
   def __init__(self, workdir: str | pathlib.Path, enabled: bool = True):
     self.enabled = enabled
@@ -25,6 +26,12 @@ class MetricWriter:
     self.jsonl.flush()
 
   def close(self) -> None:
-    if self.enabled:
+    if self.enabled and not self.jsonl.closed:
       self.tb.close()
       self.jsonl.close()
+
+  def __enter__(self) -> "MetricWriter":
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()

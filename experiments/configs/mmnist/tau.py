@@ -7,6 +7,6 @@ from experiments.configs import base
 
 def get_config(arg: str | None = None):
   c = base.simvp_model(base.get_base_config(), "tau")
-  c.loss.ddr_weight = 0.1
+  c.loss.terms.ddr = 0.1
   c.loss.ddr_tau = 0.1
   return base.shrink_for_smoke(c) if arg == "smoke" else c
