@@ -225,9 +225,43 @@ def group_norm(channels: int, groups: int, *, rngs: nnx.Rngs) -> nnx.GroupNorm:
   return nnx.GroupNorm(channels, num_groups=groups, epsilon=1e-5, rngs=rngs)
 
 
-def batch_norm(channels: int, *, rngs: nnx.Rngs) -> nnx.BatchNorm:
-  # PyTorch momentum 0.1 is Flax momentum 0.9.
-  return nnx.BatchNorm(channels, momentum=0.9, epsilon=1e-5, rngs=rngs)
+class BatchNorm(nnx.Module):
+  """PyTorch's BatchNorm2d on NHWC maps (momentum 0.1, eps 1e-5).
+
+  Training normalises with the batch's mean and biased variance over every
+  axis but the channels, and updates the running statistics with the mean
+  and the *unbiased* variance (times n / (n - 1)), as PyTorch does; flax's
+  BatchNorm would update with the biased one. Inference uses the running
+  statistics. The variables are named as nnx.BatchNorm's.
+  """
+
+  def __init__(self, channels: int, momentum: float = 0.1, epsilon: float = 1e-5):
+    self.momentum, self.epsilon = momentum, epsilon
+    self.scale = nnx.Param(jnp.ones((channels,), jnp.float32))
+    self.bias = nnx.Param(jnp.zeros((channels,), jnp.float32))
+    self.mean = nnx.BatchStat(jnp.zeros((channels,), jnp.float32))
+    self.var = nnx.BatchStat(jnp.ones((channels,), jnp.float32))
+
+  def __call__(self, x: jax.Array, use_running_average: bool) -> jax.Array:
+    xf = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    if use_running_average:
+      mean, var = self.mean[...], self.var[...]
+    else:
+      axes = tuple(range(x.ndim - 1))
+      mean = jnp.mean(xf, axis=axes)
+      var = jnp.mean(jnp.square(xf - mean), axis=axes)
+      n = x.size // x.shape[-1]
+      unbiased = jax.lax.stop_gradient(var) * (n / max(n - 1, 1))
+      m = self.momentum
+      self.mean.set_value((1 - m) * self.mean[...] + m * jax.lax.stop_gradient(mean))
+      self.var.set_value((1 - m) * self.var[...] + m * unbiased)
+    y = (xf - mean) * jax.lax.rsqrt(var + self.epsilon)
+    return (y * self.scale[...] + self.bias[...]).astype(x.dtype)
+
+
+def batch_norm(channels: int, *, rngs: nnx.Rngs) -> BatchNorm:
+  del rngs  # deterministic initialisation
+  return BatchNorm(channels)
 
 
 def pixel_shuffle(x: jax.Array, factor: int) -> jax.Array:

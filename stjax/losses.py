@@ -17,10 +17,15 @@ from stjax.errors import ConfigError
 from stjax.registry import LOSS_TERMS
 
 
+def at_least_f32(x: jax.Array) -> jax.Array:
+  """bfloat16 computes its losses in float32; float64 (parity checks) stays."""
+  return x.astype(jnp.promote_types(x.dtype, jnp.float32))
+
+
 def mse(pred: jax.Array, target: jax.Array) -> jax.Array:
   """Mean squared error over every element (the training loss of the field)."""
   chex.assert_equal_shape([pred, target])  # no silent broadcasting
-  return jnp.mean(jnp.square(pred.astype(jnp.float32) - target.astype(jnp.float32)))
+  return jnp.mean(jnp.square(at_least_f32(pred) - at_least_f32(target)))
 
 
 def differential_divergence(pred: jax.Array, target: jax.Array, tau: float = 0.1,
@@ -36,9 +41,9 @@ def differential_divergence(pred: jax.Array, target: jax.Array, tau: float = 0.1
   chex.assert_rank(pred, 5)
   b, t = pred.shape[:2]
   if t <= 2:
-    return jnp.zeros((), jnp.float32)
-  gap_p = jnp.diff(pred.astype(jnp.float32), axis=1).reshape(b, t - 1, -1)
-  gap_t = jnp.diff(target.astype(jnp.float32), axis=1).reshape(b, t - 1, -1)
+    return jnp.zeros((), at_least_f32(pred).dtype)
+  gap_p = jnp.diff(at_least_f32(pred), axis=1).reshape(b, t - 1, -1)
+  gap_t = jnp.diff(at_least_f32(target), axis=1).reshape(b, t - 1, -1)
   p = jax.nn.softmax(gap_p / tau, axis=-1)
   q = jax.nn.softmax(gap_t / tau, axis=-1)
   return jnp.mean(p * jnp.log(p / (q + eps) + eps))
@@ -53,7 +58,7 @@ def decoupling(delta_c: jax.Array, delta_m: jax.Array) -> jax.Array:
   1e-12) before the cosine (eps 1e-8).
   """
   def unit(x):
-    x = x.astype(jnp.float32)
+    x = at_least_f32(x)
     x = x.reshape(x.shape[0], -1, x.shape[-1])              # (B, HW, C)
     norm = jnp.sqrt(jnp.sum(jnp.square(x), axis=1, keepdims=True))
     return x / jnp.maximum(norm, 1e-12)
@@ -81,11 +86,12 @@ def _reported(name: str, who: str):
 
 
 def _make_ddr(loss_cfg):
-  tau = loss_cfg.get("ddr_tau", 0.1)
+  tau, eps = loss_cfg.ddr_tau, loss_cfg.get("ddr_eps", 1e-12)
   if not tau > 0:
     raise ConfigError(f"loss.ddr_tau={tau} must be positive (a softmax "
                       f"temperature).")
-  return lambda pred, targets, aux: differential_divergence(pred, targets, tau)
+  return lambda pred, targets, aux: differential_divergence(pred, targets, tau,
+                                                            eps)
 
 
 LOSS_TERMS.register("mse", lambda loss_cfg: lambda pred, targets, aux: mse(pred, targets))

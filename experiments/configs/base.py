@@ -39,6 +39,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   # PredRNN-V2's memory decoupling (beta); distill: TMU's distillation (beta).
   c.loss.terms = ml_collections.ConfigDict({"mse": 1.0})
   c.loss.ddr_tau = 0.1      # the DDR softmax temperature
+  c.loss.ddr_eps = 1e-12    # its log guard, as the reference
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "adam"
@@ -54,6 +55,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.optim.eps = 1e-8
   c.optim.momentum = 0.9
   c.optim.weight_decay = 0.0
+  c.optim.filter_bias_and_bn = False  # True: no decay on biases and 1-D params
   c.optim.grad_clip = 0.0   # max global norm; 0 = off
 
   c.train = ml_collections.ConfigDict()
@@ -110,6 +112,9 @@ def simvp_model(c: ml_collections.ConfigDict, name: str) -> ml_collections.Confi
   c.model.spatio_kernel_dec = 3
   c.model.mlp_ratio = 8.0
   c.model.drop_path = 0.0
+  # False turns every drop-path module off, including the 0.01 the reference
+  # keeps at drop_path 0 (README: Drop path); True trains as the reference.
+  c.model.stochastic_depth = True
   return c
 
 
@@ -120,6 +125,10 @@ def recurrent_model(c: ml_collections.ConfigDict, name: str) -> ml_collections.C
   _recurrent_common(c, name, num_hidden=(128, 128, 128, 128), patch_size=4)
   if name == "predrnnv2":
     c.loss.terms.decouple = 0.1  # the reference's decouple_beta
+  if name in ("mim", "tmu"):  # TMU: for a MIM backbone
+    # OpenSTL cuts the gradient along MIM-S between steps (its tables were
+    # trained so); the MIM authors' code keeps it (False).
+    c.model.stop_mim_s_gradient = True
   c.model.filter_size = 5
   c.model.legacy_openstl = False  # equations of OpenSTL's released weights (README)
   c.model.init_from = ""  # a finished run's workdir: start from its parameters

@@ -23,7 +23,7 @@ class LayerNorm(nnx.Module):
     self.bias = nnx.Param(jnp.zeros(shape, jnp.float32))
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    xf = x.astype(jnp.float32)
+    xf = x.astype(jnp.promote_types(x.dtype, jnp.float32))
     mean = jnp.mean(xf, axis=(-3, -2, -1), keepdims=True)
     var = jnp.mean(jnp.square(xf - mean), axis=(-3, -2, -1), keepdims=True)
     y = (xf - mean) * jax.lax.rsqrt(var + 1e-5)

@@ -1,8 +1,9 @@
 """Import OpenSTL (PyTorch) weights into stjax models, and check parity.
 
     python -m stjax.interop.openstl check PATH.npz
+    python -m stjax.interop.openstl check-train PATH.npz   (openstl_train.py)
 
-reads a parity fixture (PATH.npz with its PATH.json configuration), builds the
+`check` reads a forward parity fixture (PATH.npz with its PATH.json configuration), builds the
 matching stjax model from the configuration alone, imports the reference
 weights, runs it and prints the relative error max|ours - ref| / max|ref| of
 every output, one per line; it exits non-zero when any exceeds 1e-4.
@@ -12,9 +13,7 @@ The same `import_state_dict` brings a user's OpenSTL checkpoint into stjax
 """
 from __future__ import annotations
 
-import json
 import pathlib
-import re
 import sys
 
 import jax
@@ -23,139 +22,17 @@ import numpy as np
 from flax import nnx
 
 from stjax import losses
-from stjax.models import RECURRENT
-
-# The recurrent models OpenSTL implements (MS-LSTM is not among them).
-OPENSTL_RECURRENT = {k: v for k, v in RECURRENT.items() if k != "mslstm"}
+from stjax.interop import openstl_train
+from stjax.interop.fixtures import (TOLERANCE, nchw_to_nhwc, read_fixture,
+                                    relative_error)
+from stjax.interop.weights import (OPENSTL_RECURRENT, import_state_dict,
+                                   load_torch_state_dict)
 from stjax.models.recurrent import RecurrentNet, patchify
 from stjax.models.simvp import SimVP
 from stjax.train.sampling import weights_from_mask
 
-TOLERANCE = 1e-4
-
-# Reference parameter names -> stjax module paths, applied in order.
-_SIMVP_RENAMES = (
-    (r"^enc\.enc\.(\d+)\.conv\.", r"enc.layers.\1."),
-    (r"^dec\.dec\.(\d+)\.conv\.", r"dec.layers.\1."),
-    (r"\.conv\.0\.(weight|bias)$", r".conv.\1"),  # upsampling conv + PixelShuffle
-    (r"^hid\.enc\.(\d+)\.block\.", r"hid.blocks.\1."),
-    (r"^hid\.enc\.(\d+)\.reduction\.", r"hid.blocks.\1.reduction."),
-    (r"\.spatial_gating_unit\.", ".gate."),
-    (r"\.gate\.fc\.0\.", ".gate.fc1."),
-    (r"\.gate\.fc\.2\.", ".gate.fc2."),
-    (r"\.mlp\.dwconv\.dwconv\.", ".mlp.dwconv."),
-)
-_RECURRENT_RENAMES = (
-    (r"^cell_list\.", "cells."),
-    (r"^stlstm_layer\.", "cells."),          # MIM's ST-LSTM and MIM blocks
-    (r"^stlstm_layer_diff\.", "mim_n."),     # MIM-N
-    (r"^gradient_highway\.", "ghu."),
-    # A MIM block's own MIM-S parameters sit at the block's top level there.
-    (r"^cells\.(\d+)\.(conv_h_concat|conv_x_concat|ct_weight|oc_weight)",
-     r"cells.\1.mim_s.\2"),
-    (r"\.(\w+)\.0\.weight$", r".\1.conv.weight"),   # nn.Sequential(conv, LayerNorm)
-    (r"\.(\w+)\.1\.(weight|bias)$", r".\1.norm.\2"),
-)
-# Reference tensors its forward pass never reads, so stjax has no place for them.
-_RECURRENT_UNUSED = {
-    "ConvLSTM": r"^cell_list\.\d+\.(conv_o|conv_last)\.",
-    "PredRNNpp": r"^cell_list\.\d+\.conv_o\.",
-    "MIM": r"^stlstm_layer_diff\.\d+\.conv_last\.",
-}
-_LEAF_RENAMES = {"running_mean": ("mean",), "running_var": ("var",),
-                 "weight": ("kernel", "scale"), "bias": ("bias",)}
-_SKIPPED = ("num_batches_tracked",)
-
-
-def _torch_to_flax(value: np.ndarray) -> np.ndarray:
-  if value.ndim == 4:  # conv (O, I/groups, kH, kW) -> (kH, kW, I/groups, O)
-    return value.transpose(2, 3, 1, 0)
-  if value.ndim == 3:  # per-element (C, H, W): LayerNorm, MIM peepholes
-    return value.transpose(1, 2, 0)
-  if value.ndim == 2:  # Linear (out, in) -> (in, out)
-    return value.T
-  return value
-
-
-def import_state_dict(model: nnx.Module, state_dict: dict[str, np.ndarray]) -> None:
-  """Loads a PyTorch state_dict into `model` in place.
-
-  Every stjax parameter and statistic must be set exactly once with a matching
-  shape, and every reference tensor must find a home; anything else raises,
-  naming the tensor, so a wrong configuration can't import silently.
-  """
-  if isinstance(model, RecurrentNet):
-    if type(model) not in OPENSTL_RECURRENT.values():
-      raise ValueError(f"OpenSTL has no {type(model).__name__}; there are no "
-                       f"weights of it to import.")
-    renames = _RECURRENT_RENAMES
-    unused = _RECURRENT_UNUSED.get(type(model).__name__)
-  else:
-    renames, unused = _SIMVP_RENAMES, None
-  _, state = nnx.split(model)
-  targets = {".".join(map(str, path)): var
-             for path, var in nnx.to_flat_state(state)}
-  filled = set()
-  for name, value in state_dict.items():
-    if name.rsplit(".", 1)[-1] in _SKIPPED or (unused and re.match(unused, name)):
-      continue
-    path = name
-    for pattern, repl in renames:
-      path = re.sub(pattern, repl, path)
-    stem, leaf = path.rsplit(".", 1)
-    candidates = [f"{stem}.{new}" for new in _LEAF_RENAMES.get(leaf, (leaf,))]
-    found = [c for c in candidates if c in targets]
-    if not found:
-      raise ValueError(f"Reference tensor {name!r} has no counterpart in the "
-                       f"stjax model (looked for {candidates}); the "
-                       f"configuration does not match the checkpoint.")
-    var = targets[found[0]]
-    value = _torch_to_flax(np.asarray(value))
-    if value.shape != var.shape:
-      raise ValueError(f"Reference tensor {name!r} has shape {value.shape} "
-                       f"(after layout change) but stjax {found[0]!r} has "
-                       f"{var.shape}; the configuration does not match.")
-    var.set_value(jnp.asarray(value, var.dtype))
-    filled.add(found[0])
-  missing = sorted(set(targets) - filled)
-  if missing:
-    raise ValueError(f"The checkpoint does not set {len(missing)} stjax "
-                     f"tensors, e.g. {missing[:3]}.")
-  nnx.update(model, state)
-
-
-def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
-  """Reads an OpenSTL .pth checkpoint into numpy arrays (needs PyTorch)."""
-  try:
-    import torch  # pylint: disable=import-outside-toplevel
-  except ImportError as e:
-    raise ImportError(f"Reading {path} needs PyTorch: pip install torch "
-                      f"(CPU build is enough).") from e
-  ckpt = torch.load(path, map_location="cpu", weights_only=True)
-  ckpt = ckpt.get("state_dict", ckpt)
-  return {k.removeprefix("model."): v.detach().double().numpy()
-          for k, v in ckpt.items()}
-
-
-# ----------------------------------------------------------- fixtures ----
-
-def read_fixture(path: str | pathlib.Path):
-  """(config, arrays) of a fixture NAME.npz with its NAME.json beside it."""
-  path = pathlib.Path(path)
-  cfg_path = path.with_suffix(".json")
-  if not path.is_file():
-    raise FileNotFoundError(f"No fixture at {path}: expected NAME.npz with "
-                            f"NAME.json beside it.")
-  if not cfg_path.is_file():
-    raise FileNotFoundError(f"Fixture {path} has no configuration {cfg_path}.")
-  cfg = json.loads(cfg_path.read_text())
-  with np.load(path) as data:
-    arrays = {k: data[k] for k in data.files}
-  return cfg, arrays
-
-
-def _nchw_to_nhwc(x):
-  return np.asarray(x).transpose(0, 1, 3, 4, 2)
+__all__ = ["OPENSTL_RECURRENT", "TOLERANCE", "check_fixture", "import_state_dict",
+           "load_torch_state_dict", "main", "read_fixture", "relative_error"]
 
 
 def _simvp_from_config(cfg) -> SimVP:
@@ -172,8 +49,8 @@ def _check_simvp(cfg, arrays) -> dict[str, float]:
   params = {k.removeprefix("param/"): v for k, v in arrays.items()
             if k.startswith("param/")}
   import_state_dict(model, params)
-  x = jnp.asarray(_nchw_to_nhwc(arrays["input/x"]), jnp.float32)
-  y = jnp.asarray(_nchw_to_nhwc(arrays["input/y"]), jnp.float32)
+  x = jnp.asarray(nchw_to_nhwc(arrays["input/x"]), jnp.float32)
+  y = jnp.asarray(nchw_to_nhwc(arrays["input/y"]), jnp.float32)
   pred = jax.jit(lambda m, x: m(x))(model, x)
   ddr = cfg.get("ddr", {})
   ours = {
@@ -182,7 +59,7 @@ def _check_simvp(cfg, arrays) -> dict[str, float]:
       "ddr_loss": float(losses.differential_divergence(
           pred, y, tau=ddr.get("tau", 0.1), eps=ddr.get("eps", 1e-12))),
   }
-  refs = {"pred_y": _nchw_to_nhwc(arrays["output/pred_y"]),
+  refs = {"pred_y": nchw_to_nhwc(arrays["output/pred_y"]),
           "mse_loss": arrays["output/mse_loss"],
           "ddr_loss": arrays["output/ddr_loss"]}
   return {k: relative_error(ours[k], refs[k]) for k in refs}
@@ -204,7 +81,7 @@ def _check_recurrent(cfg, arrays) -> dict[str, float]:
   model = _recurrent_from_config(cfg)
   import_state_dict(model, {k.removeprefix("param/"): v for k, v in arrays.items()
                             if k.startswith("param/")})
-  frames = jnp.asarray(_nchw_to_nhwc(arrays["input/frames"]), jnp.float32)
+  frames = jnp.asarray(nchw_to_nhwc(arrays["input/frames"]), jnp.float32)
   p, pre = cfg["patch_size"], cfg["pre_seq_length"]
   beta = cfg.get("decouple_beta", 0.1)
   rollout = jax.jit(lambda m, f, w: m.rollout(f, w))
@@ -226,16 +103,6 @@ def _check_recurrent(cfg, arrays) -> dict[str, float]:
   return errors
 
 
-def relative_error(ours, ref) -> float:
-  ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
-  if ours.shape != ref.shape:
-    raise ValueError(f"Output shape {ours.shape} differs from the reference "
-                     f"{ref.shape}.")
-  scale = np.max(np.abs(ref))
-  err = np.max(np.abs(ours - ref))
-  return float(err / scale) if scale > 0 else float(err)
-
-
 def check_fixture(path) -> dict[str, float]:
   """Relative error of every output of one fixture."""
   cfg, arrays = read_fixture(path)
@@ -251,23 +118,28 @@ def check_fixture(path) -> dict[str, float]:
                    f"{', '.join(OPENSTL_RECURRENT)}).")
 
 
+_USAGE = ("usage: python -m stjax.interop.openstl check|check-train PATH.npz "
+          "[PATH.npz ...]")
+
+
 def main(argv: list[str]) -> int:
-  if len(argv) < 2 or argv[0] != "check":
-    print("usage: python -m stjax.interop.openstl check PATH.npz [PATH.npz ...]",
-          file=sys.stderr)
+  """`check` (forward fixtures) or `check-train` (training fixtures)."""
+  if len(argv) < 2 or argv[0] not in ("check", "check-train"):
+    print(_USAGE, file=sys.stderr)
     return 2
-  worst = 0.0
-  for path in argv[1:]:
-    try:
-      errors = check_fixture(path)
-    except (ValueError, FileNotFoundError, KeyError) as e:
-      print(f"{path}: error: {e}", file=sys.stderr)
-      return 1
-    for name, err in errors.items():
-      verdict = "ok" if err <= TOLERANCE else "FAIL"
-      print(f"{pathlib.Path(path).stem} {name} rel_err={err:.3e} {verdict}")
-      worst = max(worst, err)
-  return 0 if worst <= TOLERANCE else 1
+  try:
+    if argv[0] == "check-train":
+      return openstl_train.report(argv[1:])
+    worst = 0.0
+    for path in argv[1:]:
+      for name, err in check_fixture(path).items():
+        verdict = "ok" if err <= TOLERANCE else "FAIL"
+        print(f"{pathlib.Path(path).stem} {name} rel_err={err:.3e} {verdict}")
+        worst = max(worst, err)
+    return 0 if worst <= TOLERANCE else 1
+  except (ValueError, FileNotFoundError, KeyError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

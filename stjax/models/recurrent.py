@@ -311,9 +311,18 @@ class MIM(RecurrentNet):
   """MIM (Wang et al. 2019): an ST-LSTM first layer, MIM blocks above it, and
   one MIM-N per block fed the difference of consecutive hidden states of the
   layer below (MIM-N outputs cascade upwards). At the first step there is no
-  difference yet: the blocks read zeros and MIM-N keeps its zero state."""
+  difference yet: the blocks read zeros and MIM-N keeps its zero state.
+
+  `stop_mim_s_gradient` (OpenSTL, whose tables were trained so) cuts the
+  gradient along each block's MIM-S memory between time steps; the authors'
+  code lets it flow (False). The forward pass is the same either way.
+  """
 
   shared_memory = True
+
+  def __init__(self, *, stop_mim_s_gradient: bool = True, **kwargs):
+    self.stop_mim_s_gradient = stop_mim_s_gradient
+    super().__init__(**kwargs)
 
   def build(self, kw):
     if len(self.num_hidden) < 2:
@@ -346,6 +355,8 @@ class MIM(RecurrentNet):
       stepped, _ = mim_n(diff, d_in)
       diff = jax.tree.map(lambda n, o: jnp.where(t > 0, n, o), stepped, diff)
       d = diff[0]
+      if self.stop_mim_s_gradient:  # OpenSTL detaches the carried MIM-S memory
+        sb = jax.lax.stop_gradient(sb)
       (hb, cb, m, sb), below = block((hb, cb, m, sb), (below, d),
                                      transfers[i + 1])
       new_blocks.append((hb, cb, sb))
@@ -360,6 +371,8 @@ class MIM(RecurrentNet):
 RECURRENT = {"convlstm": ConvLSTM, "predrnn": PredRNN, "predrnnpp": PredRNNpp,
              "predrnnv2": PredRNNv2, "mim": MIM}
 _LEGACY = (ConvLSTM, PredRNNpp)  # the models whose cells have a legacy form
+# Model-specific config keys: (class, key, default for configs without it).
+_OPTIONS = ((MIM, "stop_mim_s_gradient", True),)
 
 
 def common_kwargs(cfg, *, in_shape, out_frames, seed) -> dict:
@@ -379,6 +392,9 @@ def _register(name: str, cls) -> None:
     elif legacy:
       raise ConfigError(f"model.legacy_openstl=True changes the ConvLSTM and "
                         f"PredRNN++ cells only; {name} has no legacy form.")
+    for owner, key, default in _OPTIONS:
+      if cls is owner:
+        kwargs[key] = bool(cfg.get(key, default))
     model = cls(filter_size=cfg.filter_size, **kwargs)
     return start_from(model, cfg.get("init_from", ""), pretrained)
   MODELS.register(name, build)

@@ -82,7 +82,8 @@ class SimVP(nnx.Module):
 
   def __init__(self, *, in_shape, out_frames, hid_S=64, hid_T=512, N_S=4, N_T=8,
                translator="gsta", spatio_kernel_enc=3, spatio_kernel_dec=3,
-               mlp_ratio=8.0, drop_path=0.0, rngs: nnx.Rngs):
+               mlp_ratio=8.0, drop_path=0.0, stochastic_depth=True,
+               rngs: nnx.Rngs):
     t, h, w, c = in_shape
     translator = translator.lower()
     if translator not in TRANSLATORS:
@@ -100,7 +101,8 @@ class SimVP(nnx.Module):
       self.hid = IncepU(t * hid_S, hid_T, N_T, rngs=rngs)
     else:
       self.hid = MetaTranslator(t * hid_S, hid_T, N_T, translator, mlp_ratio,
-                                drop_path, rngs=rngs)
+                                drop_path, stochastic_depth=stochastic_depth,
+                                rngs=rngs)
 
   def step(self, x, *, train=False, key=None):
     """One forward pass: T_in frames in, T_in frames out."""
@@ -142,6 +144,7 @@ def _register(name: str, translator: str) -> None:
                  spatio_kernel_enc=cfg.spatio_kernel_enc,
                  spatio_kernel_dec=cfg.spatio_kernel_dec,
                  mlp_ratio=cfg.mlp_ratio, drop_path=cfg.drop_path,
+                 stochastic_depth=cfg.get("stochastic_depth", True),
                  rngs=nnx.Rngs(seed))
   MODELS.register(name, build)
 

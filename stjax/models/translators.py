@@ -183,10 +183,13 @@ class MetaTranslator(nnx.Module):
   """A stack of gSTA (SimVP v2) or TAU blocks on the stacked latent frames."""
 
   def __init__(self, channels, hidden, depth, kind, mlp_ratio=8.0, drop_path=0.0,
-               *, rngs):
+               *, stochastic_depth: bool = True, rngs):
     if depth < 2:
       raise ValueError(f"The {kind} translator needs N_T >= 2, got {depth}.")
-    rates = drop_path_rates(drop_path, depth)
+    # stochastic_depth=False: no block drops (the training-parity fixtures
+    # turn the reference's random draws off); else the reference's rates.
+    rates = (drop_path_rates(drop_path, depth) if stochastic_depth
+             else [0.0] * depth)
     widths = [channels] + [hidden] * (depth - 1) + [channels]
     self.blocks = nnx.List([
         MetaBlock(widths[i], widths[i + 1], kind, mlp_ratio, rates[i], rngs=rngs)

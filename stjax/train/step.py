@@ -52,8 +52,9 @@ def _cast_floats(tree, dtype):
 
 
 def make_apply(graphdef, compute_dtype: str = "float32"):
-  """apply(params, model_state, fn, *arrays) -> (fn(model, *arrays) as f32,
-  new model_state): runs `fn` on the model in the compute dtype."""
+  """apply(params, model_state, fn, *arrays) -> (fn(model, *arrays) in
+  float32 or wider, new model_state): runs `fn` on the model in the compute
+  dtype ("float32": the parameters' own precision, float64 in parity checks)."""
   if compute_dtype not in COMPUTE_DTYPES:
     raise ConfigError(f"train.compute_dtype={compute_dtype!r}; choose one of "
                       f"{tuple(COMPUTE_DTYPES)}.")
@@ -67,7 +68,10 @@ def make_apply(graphdef, compute_dtype: str = "float32"):
     out = fn(model, *arrays)
     new_state = nnx.state(model, nnx.Not(TRAINABLE))
     new_state = jax.tree.map(lambda n, o: n.astype(o.dtype), new_state, model_state)
-    return _cast_floats(out, jnp.float32), new_state
+    # Outputs in float32 at least (bfloat16 compute), float64 kept (checks).
+    out = jax.tree.map(lambda x: x.astype(jnp.promote_types(x.dtype, jnp.float32))
+                       if jnp.issubdtype(x.dtype, jnp.floating) else x, out)
+    return out, new_state
   return apply
 
 
@@ -84,17 +88,20 @@ def make_forward(graphdef, compute_dtype: str = "float32",
   return forward
 
 
-def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32",
-                    sampling: ScheduledSampling | None = None):
-  """A jitted train_step(state, batch) -> (state, metrics); state is donated.
+def make_gradient(graphdef, loss_cfg, compute_dtype="float32",
+                  sampling: ScheduledSampling | None = None):
+  """gradient(params, model_state, batch, key, step) -> ((loss, (new
+  model_state, loss terms)), d loss / d params): one training forward pass
+  and its gradient, as the train step takes it (and parity checks read it).
 
   Parallel models predict the targets from the inputs. Recurrent models
-  (`sampling` given) roll out over the whole sequence with scheduled-sampling
-  weights drawn from the step's key, and are trained on all T-1 next-frame
-  predictions, as the reference trains them.
+  (`sampling` given) roll out over the whole sequence and are trained on all
+  T-1 next-frame predictions, as the reference trains them; the true-frame
+  weights are drawn by scheduled sampling from the key, unless the batch
+  brings its own (B, T-1) `true_weight` (replaying the reference's masks).
   """
   apply = make_apply(graphdef, compute_dtype)
-  loss_fn = losses.make_objective(loss_cfg)
+  objective = losses.make_objective(loss_cfg)
 
   def predictions(params, model_state, batch, key, step):
     if sampling is None:
@@ -103,22 +110,33 @@ def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32",
           batch["inputs"])
       return pred, batch["targets"], {}, model_state
     frames = jnp.concatenate([batch["inputs"], batch["targets"]], axis=1)
-    weights = sampling(step, jax.random.fold_in(key, 1), frames.shape[0])
+    weights = batch.get("true_weight")
+    if weights is None:
+      weights = sampling(step, jax.random.fold_in(key, 1), frames.shape[0])
     (pred, aux), model_state = apply(
         params, model_state, lambda m, f, w: m.rollout(f, w), frames, weights)
     return pred, frames[:, 1:], aux, model_state
 
+  def loss(params, model_state, batch, key, step):
+    pred, targets, aux, model_state = predictions(params, model_state, batch,
+                                                  key, step)
+    total, terms = objective(pred, targets, aux)
+    return total, (model_state, terms)
+
+  return jax.value_and_grad(loss, has_aux=True)
+
+
+def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32",
+                    sampling: ScheduledSampling | None = None):
+  """A jitted train_step(state, batch) -> (state, metrics); state is donated.
+  The forward pass and gradient are make_gradient's; then one optimizer step.
+  """
+  gradient = make_gradient(graphdef, loss_cfg, compute_dtype, sampling)
+
   def train_step(state: TrainState, batch):
     key = jax.random.fold_in(state.rng, state.step)
-
-    def objective(params):
-      pred, targets, aux, model_state = predictions(
-          params, state.model_state, batch, key, state.step)
-      total, terms = loss_fn(pred, targets, aux)
-      return total, (model_state, terms)
-
-    (total, (model_state, terms)), grads = jax.value_and_grad(
-        objective, has_aux=True)(state.params)
+    (total, (model_state, terms)), grads = gradient(
+        state.params, state.model_state, batch, key, state.step)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     new_state = state.replace(step=state.step + 1, params=params,
