@@ -1,9 +1,7 @@
 """`python -m experiments.main --config=... --workdir=...`: the training
 command, run from a checkout. It lives in stjax.cli.train (installed as
 `stjax-train`); see there for the flags."""
-from absl import app
-
-from stjax.cli.train import main
+from stjax.cli.train import run
 
 if __name__ == "__main__":
-  app.run(main)
+  run()

@@ -42,6 +42,10 @@ def validate(config) -> None:
   _require(d.get("train_size", t.batch_size) >= t.batch_size,
            f"data.train_size={d.get('train_size')} is smaller than one batch "
            f"({t.batch_size}); an epoch would have no steps.")
+  for key in ("val_size", "test_size"):  # generated splits (Moving MNIST)
+    if key in d:
+      _require(d[key] > 0, f"data.{key}={d[key]} leaves nothing to evaluate; "
+               f"give at least 1 sequence.")
   _require(t.log_every_steps > 0, "train.log_every_steps must be positive.")
   _require(t.eval_every_epochs > 0, "train.eval_every_epochs must be positive.")
   _require(t.keep_checkpoints > 0, f"train.keep_checkpoints="

@@ -1,5 +1,7 @@
+import os
 import pathlib
 import sys
+import tempfile
 
 import pytest
 
@@ -7,6 +9,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # experiments/ is importable from the tests
 
 FIXTURES = ROOT / "tests" / "fixtures" / "openstl"
+
+# Many tests compile the same small programs (each run builds its steps
+# anew): a compilation cache shared by the session, and by the commands the
+# tests start, compiles each once. It lives in a temporary folder, so no test
+# reads a program compiled by an earlier session.
+_CACHE = tempfile.mkdtemp(prefix="stjax-test-xla-")
+os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
+import jax  # noqa: E402  pylint: disable=wrong-import-position
+jax.config.update("jax_compilation_cache_dir", _CACHE)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def tiny_config(model: str = "simvp_gsta"):

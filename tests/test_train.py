@@ -63,9 +63,9 @@ def test_an_interrupted_run_resumes_to_the_same_parameters(tmp_path, config):
   config.train.ckpt_every_steps = 3
   straight, resumed = tmp_path / "straight", tmp_path / "resumed"
   train_and_evaluate(config, str(straight))
-  config.train.stop_after_step = 5   # killed after step 5; last save at 4 (epoch end)
+  config.train.stop_after_step = 5   # stopped after step 5, as a preempted job
   assert train_and_evaluate(config, str(resumed)) == {}
-  assert _final_params(resumed)[1]["step"] == 4  # step 5 is replayed
+  assert _final_params(resumed)[1]["step"] == 5  # saved where it stopped
   config.train.stop_after_step = 0
   train_and_evaluate(config, str(resumed))
   a, meta = _final_params(straight)

@@ -189,6 +189,21 @@ def _recurrent_common(c, name, *, num_hidden, patch_size):
   c.sampling.r_exp_alpha = 5000.0
 
 
+VARIANTS = ("smoke",)
+
+
+def variant(c: ml_collections.ConfigDict, arg: str | None) -> ml_collections.ConfigDict:
+  """The config named by `file.py[:arg]`: none is the paper's setting,
+  `smoke` shrinks it; any other name is refused (a typo must not start the
+  full run)."""
+  if not arg:
+    return c
+  if arg == "smoke":
+    return shrink_for_smoke(c)
+  raise ValueError(f"unknown config variant ':{arg}'; this config has "
+                   f"{', '.join(':' + v for v in VARIANTS)} or none.")
+
+
 def shrink_for_smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """The same model family and data, small enough to run end to end on a CPU
   in well under two minutes (train, evaluate, checkpoint, pictures)."""

@@ -149,4 +149,4 @@ def get(dataset: str, model: str, arg: str | None = None):
   else:
     raise ValueError(f"No {model!r} benchmark config; choose one of {MODELS}.")
   c.optim.lr, c.optim.schedule = lr, schedule
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)

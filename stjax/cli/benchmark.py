@@ -35,6 +35,10 @@ _JSON = flags.DEFINE_string("json", None, "Also write the results here.")
 _FLOPS = flags.DEFINE_boolean(
     "count_flops", True, "Count FLOPs (on the CPU backend; slow for large "
     "recurrent rollouts). --nocount_flops leaves the column empty.")
+_CACHE = flags.DEFINE_boolean(
+    "compilation_cache", False, "Use the persistent compilation cache (as "
+    "training does): run twice to see the warm compile time; off, every "
+    "compile is cold.")
 flags.mark_flags_as_required(["config"])
 
 
@@ -161,7 +165,9 @@ def format_table(rows) -> str:
 def main(argv) -> int:
   del argv
   cli.prepare()
-  rows = benchmark(_CONFIG.value, [int(b) for b in _BATCH_SIZES.value],
+  if _CACHE.value:
+    cli.enable_compilation_cache()
+  rows = benchmark(cli.config_value(_CONFIG), [int(b) for b in _BATCH_SIZES.value],
                    _STEPS.value, _FLOPS.value)
   print(format_table(rows))
   if _JSON.value:
@@ -172,5 +178,4 @@ def main(argv) -> int:
 
 def run() -> None:
   """The console script `stjax-benchmark`."""
-  cli.prepare()  # before the flags load the config file
-  app.run(main)
+  cli.run(main)

@@ -8,6 +8,8 @@ again resumes the run from its last checkpoint.
 """
 from __future__ import annotations
 
+import sys
+
 from absl import app, flags
 from ml_collections import config_flags
 
@@ -18,28 +20,60 @@ _CONFIG = config_flags.DEFINE_config_file(
     "[:smoke].", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (resumed if it "
                                "holds a run).")
-_DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call "
-                                 "jax.distributed.initialize() (multi-host).")
+_DISTRIBUTED = flags.DEFINE_bool(
+    "distributed", False, "Join a multi-process run (jax.distributed."
+    "initialize): on a TPU pod, Slurm or another supported cluster the "
+    "settings are found; elsewhere give the three flags below.")
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None, "host:port of process 0 (with --distributed).")
+_NUM_PROCESSES = flags.DEFINE_integer(
+    "num_processes", None, "How many processes the run has (with --distributed).")
+_PROCESS_ID = flags.DEFINE_integer(
+    "process_id", None, "This process's index, 0 .. num_processes-1.")
+_CACHE = flags.DEFINE_bool(
+    "compilation_cache", True, "Keep compiled programs between runs "
+    "(JAX_COMPILATION_CACHE_DIR, else ~/.cache/stjax/xla).")
 flags.mark_flags_as_required(["config", "workdir"])
+
+
+def _initialize_distributed() -> None:
+  import jax  # pylint: disable=import-outside-toplevel
+  from stjax.errors import ConfigError  # pylint: disable=import-outside-toplevel
+  if jax.config.jax_platforms in (None, "", "cpu"):
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  try:
+    jax.distributed.initialize(coordinator_address=_COORDINATOR.value,
+                               num_processes=_NUM_PROCESSES.value,
+                               process_id=_PROCESS_ID.value)
+  except Exception as e:  # pylint: disable=broad-except  (no cluster, bad address)
+    raise ConfigError(
+        f"--distributed could not join a run ({cli.one_line(e)}); outside a "
+        f"TPU pod or Slurm give every process --coordinator_address=HOST:PORT "
+        f"--num_processes=N --process_id=I.") from None
 
 
 def main(argv) -> int:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   cli.prepare()
-  import jax  # pylint: disable=import-outside-toplevel
-  if _DISTRIBUTED.value:
-    jax.distributed.initialize()
   from stjax.errors import StjaxError  # pylint: disable=import-outside-toplevel
-  from stjax.train.loop import train_and_evaluate  # pylint: disable=import-outside-toplevel
   try:
-    train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    if _CACHE.value:
+      cli.enable_compilation_cache()
+    if _DISTRIBUTED.value:
+      _initialize_distributed()
+    config = cli.config_value(_CONFIG)
+    from stjax.train.loop import train_and_evaluate  # pylint: disable=import-outside-toplevel
+    train_and_evaluate(config, _WORKDIR.value)
   except (StjaxError, *cli.USER_ERRORS) as e:
     return cli.report(e)
+  except KeyboardInterrupt:
+    print(f"interrupted: run the same command again to resume from the last "
+          f"checkpoint in {_WORKDIR.value}/checkpoints.", file=sys.stderr)
+    return 130
   return 0
 
 
 def run() -> None:
   """The console script `stjax-train`."""
-  cli.prepare()  # before the flags load the config file
-  app.run(main)
+  cli.run(main)

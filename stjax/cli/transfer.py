@@ -79,7 +79,7 @@ def main(argv) -> int:
   cli.prepare()
   from stjax.errors import ConfigError, StjaxError  # pylint: disable=import-outside-toplevel
   from stjax.train.loop import train_and_evaluate  # pylint: disable=import-outside-toplevel
-  config = _CONFIG.value
+  config = cli.config_value(_CONFIG)
   if "transfer" not in config:
     return cli.report(ConfigError("the config has no `transfer` section; use "
                                   "experiments/configs/mmnist/tmu.py."))
@@ -116,5 +116,4 @@ def main(argv) -> int:
 
 def run() -> None:
   """The console script `stjax-transfer`."""
-  cli.prepare()  # before the flags load the config file
-  app.run(main)
+  cli.run(main)

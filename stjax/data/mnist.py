@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import pathlib
+import zipfile
 
 import numpy as np
 
@@ -26,8 +27,12 @@ def read_idx(path: str | pathlib.Path) -> np.ndarray:
   if not path.is_file():
     raise FileNotFoundError(f"No idx file at {path}.")
   opener = gzip.open if path.suffix == ".gz" else open
-  with opener(path, "rb") as f:
-    raw = f.read()
+  try:
+    with opener(path, "rb") as f:
+      raw = f.read()
+  except (OSError, EOFError) as e:  # a truncated or not-gzip .gz
+    raise ValueError(f"{path} cannot be read ({type(e).__name__}: {e}); "
+                     f"download it again.") from e
   if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
     raise ValueError(f"{path} is not an idx file: expected the magic bytes "
                      f"00 00 <type> <ndim> at its start.")
@@ -53,10 +58,14 @@ def load_digits(path: str | None = None) -> np.ndarray:
                             f"MNIST's train-images-idx3-ubyte[.gz] or an .npz "
                             f"with an 'images' array (N, 28, 28) uint8.")
   if p.suffix == ".npz":
-    with np.load(p) as data:
-      if "images" not in data:
-        raise ValueError(f"{p} has no 'images' array (found {data.files}).")
-      images = data["images"]
+    try:
+      with np.load(p) as data:
+        if "images" not in data:
+          raise ValueError(f"{p} has no 'images' array (found {data.files}).")
+        images = data["images"]
+    except (OSError, EOFError, zipfile.BadZipFile) as e:  # empty, truncated
+      raise ValueError(f"{p} is not a readable .npz file ({type(e).__name__}: "
+                       f"{e}); give an .npz with an 'images' array.") from e
   else:
     images = read_idx(p)
   if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:

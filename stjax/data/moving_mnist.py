@@ -82,8 +82,11 @@ class MovingMNISTFile:
                               f"be mnist_test_seq.npy (20, N, 64, 64) uint8.")
     try:
       self.frames = np.load(path, mmap_mode="r")
-    except ValueError as e:
+    except (ValueError, OSError, EOFError) as e:
       raise ValueError(f"{path} is not a readable .npy file: {e}") from e
+    if not isinstance(self.frames, np.ndarray):  # an .npz archive
+      raise ValueError(f"data.test_path={path} is an .npz archive; it should be "
+                       f"mnist_test_seq.npy, one (20, N, 64, 64) uint8 array.")
     shape, dtype = self.frames.shape, self.frames.dtype
     if len(shape) != 4 or dtype != np.uint8 or shape[0] < num_frames or not shape[1]:
       raise ValueError(f"{path} holds {dtype} {shape}; expected uint8 "

@@ -43,6 +43,9 @@ class FlowSequences:
 def load(path: str | pathlib.Path, val_fraction: float):
   """(train, val, test) sources from dataset.npz."""
   path = pathlib.Path(path)
+  if path.is_dir():
+    raise FileNotFoundError(f"data.path={path} is a folder; it should be "
+                            f"TaxiBJ's dataset.npz file (in that folder?).")
   if not path.is_file():
     raise FileNotFoundError(
         f"data.path={path} does not exist; it should be TaxiBJ's dataset.npz "

@@ -226,7 +226,7 @@ def _decay_groups_error(cfg, params, paths) -> float:
   wd = t.get("weight_decay", 0.0)
   if not wd:
     return 0.0
-  mask = ({k: bool(v.value) for k, v in flat_variables(decay_mask(params)).items()}
+  mask = ({k: bool(v.get_value()) for k, v in flat_variables(decay_mask(params)).items()}
           if t.get("filter_bias_and_bn") else None)
   for group in t["param_groups"]:
     for name in group["params"]:

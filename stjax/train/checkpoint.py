@@ -6,10 +6,21 @@ with the lowest validation MSE. orbax writes each step to a temporary folder
 and renames it when complete, so an interrupted save never spoils an older one.
 The data-iterator position is the step itself (the pipeline is random access),
 and it is saved in the metadata next to the state.
+
+Integrity: once a step is written, process 0 records the SHA-256 of each of its
+files in `<step>/stjax_checksums.json`. A restore verifies them and, when a
+file changed (a flipped byte, a truncated copy), warns in one line and falls
+back to the previous good step; it never trains on silently.
+
+Restores place every array with the given sharding (the mesh's replicated
+one), so each process of a multi-host run gets its part of the global state.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import pathlib
+import sys
 
 import jax
 import orbax.checkpoint as ocp
@@ -17,6 +28,16 @@ import orbax.checkpoint as ocp
 from stjax.errors import CheckpointError
 
 __all__ = ["CheckpointError", "Checkpoints"]
+
+_CHECKSUMS = "stjax_checksums.json"
+
+
+def _digests(step_dir: pathlib.Path) -> dict[str, str]:
+  out = {}
+  for f in sorted(step_dir.rglob("*")):
+    if f.is_file() and f.name != _CHECKSUMS:
+      out[str(f.relative_to(step_dir))] = hashlib.sha256(f.read_bytes()).hexdigest()
+  return out
 
 
 class Checkpoints:
@@ -26,54 +47,102 @@ class Checkpoints:
   def __init__(self, workdir: str | pathlib.Path, keep: int = 2):
     workdir = pathlib.Path(workdir).absolute()
     self.latest_dir, self.best_dir = workdir / "checkpoints", workdir / "best"
+    # Each manager has its own barrier names: with several processes, two
+    # managers saving the same step would otherwise share orbax's barriers.
+    barriers = lambda name: ocp.options.MultiprocessingOptions(
+        barrier_sync_key_prefix=name)
     self.latest = ocp.CheckpointManager(
         self.latest_dir, options=ocp.CheckpointManagerOptions(
-            max_to_keep=keep, create=True))
+            max_to_keep=keep, create=True,
+            multiprocessing_options=barriers("latest")))
     self.best = ocp.CheckpointManager(
         self.best_dir, options=ocp.CheckpointManagerOptions(
             max_to_keep=1, create=True, best_fn=lambda m: m["val_mse"],
-            best_mode="min"))
+            best_mode="min", multiprocessing_options=barriers("best")))
+    self._closed = False
 
   def save(self, state, meta: dict, *, val_mse: float | None = None) -> None:
+    """Saves to `checkpoints/` (once per step) and, with a validation score,
+    offers the state to `best/` (a non-finite score is never offered)."""
+    self._seal()
     step = int(jax.device_get(state.step))
     args = ocp.args.Composite(state=ocp.args.StandardSave(state),
                               meta=ocp.args.JsonSave(meta))
     if self.latest.latest_step() != step:
       self.latest.save(step, args=args)
-    if val_mse is not None:
+    if (val_mse is not None and val_mse == val_mse and abs(val_mse) != float("inf")
+        and step not in self.best.all_steps()):
       self.best.save(step, args=args, metrics={"val_mse": float(val_mse)})
 
   def wait(self) -> None:
     self.latest.wait_until_finished()
     self.best.wait_until_finished()
+    self._seal()
 
-  def _restore(self, manager, directory, template, step):
-    if step is None:
-      return None
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template)
-    try:
-      out = manager.restore(step, args=ocp.args.Composite(
-          state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
-    except Exception as e:  # orbax raises many types for unreadable files
-      raise CheckpointError(
-          f"The checkpoint {directory / str(step)} cannot be read "
-          f"({type(e).__name__}: {str(e).splitlines()[0][:200]}). It is kept "
-          f"as it is; move that folder aside to resume from an older one, or "
-          f"use a new --workdir.") from e
-    return out["state"], out["meta"]
+  def _seal(self) -> None:
+    """Writes the checksums of every finished step that has none yet."""
+    self.latest.wait_until_finished()
+    self.best.wait_until_finished()
+    if jax.process_index() != 0:
+      return
+    for manager, directory in ((self.latest, self.latest_dir),
+                               (self.best, self.best_dir)):
+      for step in manager.all_steps():
+        step_dir = directory / str(step)
+        if step_dir.is_dir() and not (step_dir / _CHECKSUMS).exists():
+          (step_dir / _CHECKSUMS).write_text(json.dumps(_digests(step_dir)))
 
-  def restore_latest(self, template):
-    """(state, meta) of the newest checkpoint, or None for a fresh run."""
-    return self._restore(self.latest, self.latest_dir, template,
-                         self.latest.latest_step())
+  def _intact(self, directory: pathlib.Path, step: int) -> bool:
+    sums = directory / str(step) / _CHECKSUMS
+    if not sums.exists():  # not sealed yet (stopped right after the save)
+      return True
+    return json.loads(sums.read_text()) == _digests(directory / str(step))
 
-  def restore_best(self, template):
+  def _restore(self, manager, directory, template, steps, sharding):
+    """(state, meta) of the newest intact step of `steps`, or None."""
+    def abstract(x):
+      return jax.ShapeDtypeStruct(x.shape, x.dtype,
+                                  sharding=sharding or getattr(x, "sharding", None))
+    for i, step in enumerate(steps):
+      older = steps[i + 1] if i + 1 < len(steps) else None
+      problem = None
+      if not self._intact(directory, step):
+        problem = "its files changed since they were written (checksums differ)"
+      else:
+        try:
+          out = manager.restore(step, args=ocp.args.Composite(
+              state=ocp.args.StandardRestore(jax.tree.map(abstract, template)),
+              meta=ocp.args.JsonRestore()))
+          return out["state"], out["meta"]
+        except Exception as e:  # orbax raises many types for unreadable files
+          problem = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+      if older is None:
+        raise CheckpointError(
+            f"The checkpoint {directory / str(step)} cannot be read ({problem}) "
+            f"and no older one is left. It is kept as it is; move that folder "
+            f"aside to start afresh, or use a new --workdir.")
+      if jax.process_index() == 0:
+        print(f"warning: checkpoint {directory / str(step)} is damaged "
+              f"({problem}); using step {older} instead. The damaged folder is "
+              f"kept.", file=sys.stderr, flush=True)
+    return None
+
+  def restore_latest(self, template, sharding=None):
+    """(state, meta) of the newest good checkpoint, or None for a fresh run."""
+    steps = sorted(self.latest.all_steps(), reverse=True)
+    return self._restore(self.latest, self.latest_dir, template, steps, sharding)
+
+  def restore_best(self, template, sharding=None):
     """(state, meta) with the lowest validation MSE, or None."""
-    return self._restore(self.best, self.best_dir, template,
-                         self.best.best_step())
+    step = self.best.best_step()
+    steps = [] if step is None else [step]
+    return self._restore(self.best, self.best_dir, template, steps, sharding)
+
+  def latest_step(self) -> int | None:
+    return self.latest.latest_step()
 
   def close(self) -> None:
-    if getattr(self, "_closed", False):
+    if self._closed:
       return
     self._closed = True
     self.wait()

@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import math
 import pathlib
+import signal
 import sys
+import threading
 import time
 
 import jax
@@ -29,15 +31,15 @@ from stjax import metrics, viz
 from stjax.config_check import validate
 from stjax.data import (Split, build_datasets, eval_batches, test_horizon,
                         train_batches)
-from stjax.errors import DivergenceError, WorkdirError
+from stjax.errors import CheckpointError, DivergenceError, WorkdirError
 from stjax.models import is_recurrent
 from stjax.train import mesh as mesh_lib
 from stjax.train.checkpoint import Checkpoints
 from stjax.train.optim import build_optimizer
 from stjax.train.pretrained import build_run_model
 from stjax.train.sampling import ScheduledSampling
-from stjax.train.step import (TrainState, make_eval_step, make_predict,
-                              make_train_step)
+from stjax.train.step import (NONFINITE, TrainState, accumulate,
+                              make_eval_step, make_predict, make_train_step)
 from stjax.train.writer import MetricWriter
 
 _IDENTITY_KEYS = ("data", "model", "loss", "optim", "sampling", "seed")
@@ -131,12 +133,12 @@ def train_and_evaluate(config, workdir: str) -> dict:
   if lead and not (workdir / "config.json").exists():
     (workdir / "config.json").write_text(config.to_json(indent=2))
 
+  replicated = mesh_lib.replicated(mesh)
   with Checkpoints(workdir, keep=t.keep_checkpoints) as ckpts, \
-       MetricWriter(workdir, enabled=lead) as writer:
-    restored = ckpts.restore_latest(state)
-    if restored is not None:
-      state = restored[0]
-    state = mesh_lib.put_replicated(state, mesh)
+       _Preemption() as preemption:
+    restored = ckpts.restore_latest(state, replicated)
+    state = (restored[0] if restored is not None
+             else mesh_lib.put_replicated(state, mesh))
     start = int(jax.device_get(state.step))
     if lead:
       verb = f"Resuming at step {start}" if start else "Starting"
@@ -144,93 +146,176 @@ def train_and_evaluate(config, workdir: str) -> dict:
             f"{jax.device_count()} {jax.devices()[0].platform} device(s), "
             f"{total_steps} steps = {t.epochs} epochs x {steps_per_epoch}; "
             f"test set: {data.test_description}.", flush=True)
-    batches = train_batches(
-        data.train, split, batch_size=t.batch_size, start_step=start,
-        num_steps=total_steps, seed=d.seed, generated=data.generated_train,
-        process_index=jax.process_index(), process_count=jax.process_count(),
-        num_threads=d.num_threads)
+    writer = MetricWriter(workdir, enabled=lead, resume_step=start)
 
     def meta(step):  # the pipeline is random access: the step is the position
       return {"step": step, "records_consumed": step * t.batch_size}
 
-    sums, logged, t0, epoch_terms = None, 0, time.perf_counter(), []
-    bar = tqdm(total=total_steps, initial=start, disable=not lead,
-               dynamic_ncols=True, mininterval=1.0, file=sys.stderr)
-    with bar:
-      for step in range(start + 1, total_steps + 1):  # step: steps done after it
-        epoch, epoch_end = -(-step // steps_per_epoch), step % steps_per_epoch == 0
-        bar.set_description(f"epoch {epoch}/{t.epochs}", refresh=False)
-        state, m = train_step(state, mesh_lib.put_batch(next(batches), mesh))
-        sums = m if sums is None else jax.tree.map(jnp.add, sums, m)
-        logged += 1
-        bar.update(1)
-        if step % t.log_every_steps == 0 or epoch_end:
-          # The one host sync of the interval: every term's mean (the loss,
-          # its parts, what the model reports such as TMU's transfer gates).
-          terms = {k: float(v) / logged for k, v in jax.device_get(sums).items()}
-          if not math.isfinite(terms["loss"]):
-            raise DivergenceError(
-                f"The training loss became {terms['loss']} by step {step}. "
-                f"Checkpoints up to the last good step are kept in "
-                f"{ckpts.latest_dir}; lower optim.lr or set optim.grad_clip, "
-                f"and use a new --workdir.")
-          rate = logged * t.batch_size / (time.perf_counter() - t0)
-          bar.set_postfix(loss=f"{terms['loss']:.5f}", seq_s=f"{rate:.1f}")
-          writer.write(step, {**{f"train/{k}": v for k, v in terms.items()},
-                              "train/seq_per_s": rate,
-                              "train/lr": float(lr_schedule(step - 1))})
-          epoch_terms.append(terms)
-          sums, logged, t0 = None, 0, time.perf_counter()
-        if t.ckpt_every_steps and step % t.ckpt_every_steps == 0:
-          ckpts.save(state, meta(step))
-        if epoch_end:
-          val = None
-          if epoch % t.eval_every_epochs == 0 or step == total_steps:
-            val = evaluate(eval_step, state, data.val, split, config, mesh,
-                           data.metrics)
-            writer.write(step, {f"val/{k}": v for k, v in val.items()
-                                if isinstance(v, float)})
-            _pictures(predict, state, data.val, split, config, mesh,
-                      workdir / "pictures" / f"val_step{step:07d}")
-            if lead:
-              (workdir / "eval").mkdir(exist_ok=True)
-              (workdir / "eval" / f"val_step{step:07d}.json").write_text(
-                  json.dumps(val, indent=1))
-          ckpts.save(state, meta(step),
-                     val_mse=None if val is None else val["mse"])
-          if lead:
-            bar.clear()
-            print(_epoch_line(epoch, t.epochs, step, epoch_terms, val), flush=True)
-          epoch_terms = []
-        if step == t.stop_after_step:
-          if lead:
-            bar.clear()
-            print(f"Stopped after step {step} (train.stop_after_step); run the "
-                  f"same command again to resume.", flush=True)
-          return {}
-    ckpts.wait()
+    def end_epoch(state, step):
+      """Validation when due, then the checkpoint that records it; the eval
+      file is written last, so a run stopped in between validates again."""
+      epoch = step // steps_per_epoch
+      val = None
+      if epoch % t.eval_every_epochs == 0 or step == total_steps:
+        val = evaluate(eval_step, state, data.val, split, config, mesh,
+                       data.metrics)
+        if not math.isfinite(val["mse"]) and lead:
+          print(f"warning: validation MSE is {val['mse']} at step {step}; "
+                f"this checkpoint cannot become the best.", file=sys.stderr)
+      ckpts.save(state, meta(step), val_mse=None if val is None else val["mse"])
+      if val is not None:
+        writer.write(step, {f"val/{k}": v for k, v in val.items()
+                            if isinstance(v, float)})
+        _pictures(predict, state, data.val, split, config, mesh,
+                  workdir / "pictures" / f"val_step{step:07d}")
+        if lead:
+          (workdir / "eval").mkdir(exist_ok=True)
+          (workdir / "eval" / f"val_step{step:07d}.json").write_text(
+              json.dumps(val, indent=1))
+      writer.flush()
+      return val
 
-    best = ckpts.restore_best(jax.device_get(state))
-    best_step = total_steps
-    if best is not None:
-      state = mesh_lib.put_replicated(best[0], mesh)
-      best_step = int(best[1]["step"])
-    test = evaluate(test_step, state, data.test, test_split, config, mesh,
-                    data.metrics, limit=config.eval.test_limit or None)
-    _pictures(test_predict, state, data.test, test_split, config, mesh,
-              workdir / "pictures" / "test")
-    results = {"checkpoint_step": best_step, "test_set": data.test_description,
-               "metrics_note": data.metrics.note, "test": test}
-    if lead:
-      (workdir / "results.json").write_text(json.dumps(results, indent=1))
-      print(f"test ({test['num_sequences']} sequences of {d.pre_seq_length} -> "
-            f"{test_split.aft_seq_length} frames, checkpoint of step "
-            f"{best_step}): "
-            f"{metrics.headline(test)}; written to {workdir / 'results.json'}",
-            flush=True)
-    writer.write(total_steps, {f"test/{k}": v for k, v in test.items()
-                               if isinstance(v, float)})
+    with writer:
+      if start and start % steps_per_epoch == 0 and _needs_validation(
+          workdir, start, start // steps_per_epoch, t.eval_every_epochs,
+          start == total_steps):
+        end_epoch(state, start)  # stopped between its checkpoint and eval file
+      batches = train_batches(
+          data.train, split, batch_size=t.batch_size, start_step=start,
+          num_steps=total_steps, seed=d.seed, generated=data.generated_train,
+          process_index=jax.process_index(), process_count=jax.process_count(),
+          num_threads=d.num_threads)
+
+      def check_finite(sums, step):
+        """Raises if a step up to `step` had a non-finite loss or gradient;
+        nothing non-finite is ever checkpointed (one scalar fetched, at log
+        and checkpoint steps only)."""
+        bad = int(jax.device_get(sums[NONFINITE])) if sums is not None else 0
+        if bad:
+          last = ckpts.latest_step()
+          where = (f"the last good checkpoint is step {last} in "
+                   f"{ckpts.latest_dir}" if last is not None else
+                   "no checkpoint was saved before it")
+          raise DivergenceError(
+              f"The training loss or gradient became non-finite at step "
+              f"{bad}; {where}. Lower optim.lr or set optim.grad_clip, and use "
+              f"a new --workdir.")
+
+      sums, logged, t0, epoch_terms = None, 0, time.perf_counter(), []
+      bar = tqdm(total=total_steps, initial=start, disable=not lead,
+                 dynamic_ncols=True, mininterval=1.0, file=sys.stderr)
+      with bar:
+        for step in range(start + 1, total_steps + 1):  # steps done after it
+          epoch, epoch_end = -(-step // steps_per_epoch), step % steps_per_epoch == 0
+          bar.set_description(f"epoch {epoch}/{t.epochs}", refresh=False)
+          state, m = train_step(state, mesh_lib.put_batch(next(batches), mesh))
+          sums = accumulate(sums, m)
+          logged += 1
+          bar.update(1)
+          saving = epoch_end or (t.ckpt_every_steps
+                                 and step % t.ckpt_every_steps == 0)
+          if step % t.log_every_steps == 0 or epoch_end:
+            # The one host sync of the interval: every term's mean (the
+            # loss, its parts, what the model reports such as TMU's gates).
+            check_finite(sums, step)
+            terms = {k: float(v) / logged for k, v in jax.device_get(sums).items()
+                     if k != NONFINITE}
+            rate = logged * t.batch_size / (time.perf_counter() - t0)
+            bar.set_postfix(loss=f"{terms['loss']:.5f}", seq_s=f"{rate:.1f}")
+            writer.write(step, {**{f"train/{k}": v for k, v in terms.items()},
+                                "train/seq_per_s": rate,
+                                "train/lr": float(lr_schedule(step - 1))})
+            epoch_terms.append(terms)
+            sums, logged, t0 = None, 0, time.perf_counter()
+          elif saving:
+            check_finite(sums, step)
+          if epoch_end:
+            val = end_epoch(state, step)
+            if lead:
+              bar.clear()
+              print(_epoch_line(epoch, t.epochs, step, epoch_terms, val),
+                    flush=True)
+            epoch_terms = []
+          elif saving:
+            ckpts.save(state, meta(step))
+            writer.flush()
+          stop = step == t.stop_after_step
+          if step < total_steps and (preemption.reached(step) or stop):
+            if not (saving or epoch_end):
+              check_finite(sums, step)
+              ckpts.save(state, meta(step))
+            if lead:
+              bar.clear()
+              why = ("train.stop_after_step" if stop else
+                     "preempted: SIGTERM")
+              print(f"Stopped after step {step} ({why}); checkpoint saved. Run "
+                    f"the same command again to resume.", flush=True)
+            return {}
+      ckpts.wait()
+
+      try:
+        best = ckpts.restore_best(state, replicated)
+      except CheckpointError as e:  # tested on the final state instead
+        best = None
+        if lead:
+          print(f"warning: {e} Testing the final state instead.",
+                file=sys.stderr, flush=True)
+      best_step = total_steps
+      if best is not None:
+        state, best_step = best[0], int(best[1]["step"])
+      test = evaluate(test_step, state, data.test, test_split, config, mesh,
+                      data.metrics, limit=config.eval.test_limit or None)
+      _pictures(test_predict, state, data.test, test_split, config, mesh,
+                workdir / "pictures" / "test")
+      results = {"checkpoint_step": best_step, "test_set": data.test_description,
+                 "metrics_note": data.metrics.note, "test": test}
+      if lead:
+        (workdir / "results.json").write_text(json.dumps(results, indent=1))
+        print(f"test ({test['num_sequences']} sequences of {d.pre_seq_length} "
+              f"-> {test_split.aft_seq_length} frames, checkpoint of step "
+              f"{best_step}): {metrics.headline(test)}; written to "
+              f"{workdir / 'results.json'}", flush=True)
+      writer.write(total_steps, {f"test/{k}": v for k, v in test.items()
+                                 if isinstance(v, float)})
   return results
+
+
+def _needs_validation(workdir, step, epoch, every, last) -> bool:
+  """Whether an epoch-end checkpoint at `step` still lacks its validation
+  (the run stopped between the two); process 0 decides for every process."""
+  due = epoch % every == 0 or last
+  missing = due and not (workdir / "eval" / f"val_step{step:07d}.json").exists()
+  return bool(multihost_utils.broadcast_one_to_all(np.asarray(missing)))
+
+
+class _Preemption:
+  """Stops at one step every process agrees on when the scheduler sends
+  SIGTERM (TPU and cloud preemption): with several processes through JAX's
+  preemption sync point (jax.distributed's coordination service catches the
+  signal), with one through a signal handler. A context manager that puts
+  the previous handler back."""
+
+  def __init__(self):
+    self.multi = jax.process_count() > 1
+    self.requested, self._previous = False, None
+
+  def __enter__(self) -> "_Preemption":
+    if not self.multi and threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._on_signal)
+    return self
+
+  def _on_signal(self, signum, frame) -> None:
+    del signum, frame
+    self.requested = True
+
+  def reached(self, step: int) -> bool:
+    if self.multi:
+      return multihost_utils.reached_preemption_sync_point(step)
+    return self.requested
+
+  def __exit__(self, *exc) -> None:
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
 
 
 def _epoch_line(epoch, epochs, step, epoch_terms, val) -> str:

@@ -126,6 +126,21 @@ def make_gradient(graphdef, loss_cfg, compute_dtype="float32",
   return jax.value_and_grad(loss, has_aux=True)
 
 
+NONFINITE = "first_nonfinite_step"
+
+
+@jax.jit
+def accumulate(sums, metrics):
+  """Adds a step's metrics to the interval's sums; for NONFINITE keeps the
+  first non-zero step. One dispatch per step instead of one per metric."""
+  if sums is None:
+    return metrics
+  out = jax.tree.map(jnp.add, sums, metrics)
+  out[NONFINITE] = jnp.where(sums[NONFINITE] > 0, sums[NONFINITE],
+                             metrics[NONFINITE])
+  return out
+
+
 def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32",
                     sampling: ScheduledSampling | None = None):
   """A jitted train_step(state, batch) -> (state, metrics); state is donated.
@@ -141,8 +156,13 @@ def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32",
     params = optax.apply_updates(state.params, updates)
     new_state = state.replace(step=state.step + 1, params=params,
                               model_state=model_state, opt_state=opt_state)
-    return new_state, {"loss": total, "grad_norm": optax.tree.norm(grads),
-                       **terms}
+    grad_norm = optax.tree.norm(grads)
+    finite = jnp.isfinite(total) & jnp.isfinite(grad_norm)
+    # The step number where the loss or gradient stopped being finite (0
+    # while finite): the loop checks it on the device's schedule, never with
+    # a host sync of its own.
+    return new_state, {"loss": total, "grad_norm": grad_norm, **terms,
+                       NONFINITE: jnp.where(finite, 0, state.step + 1)}
 
   return jax.jit(train_step, donate_argnums=0)
 

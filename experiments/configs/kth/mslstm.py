@@ -9,4 +9,4 @@ def get_config(arg: str | None = None):
                           actions=("jogging", "running", "walking"),
                           aft=10, test_aft=0)
   c = base.mslstm_model(c, "mklstm", pyramid=True)
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)

@@ -7,4 +7,4 @@ from experiments.configs import base
 
 def get_config(arg: str | None = None):
   c = base.recurrent_model(base.get_base_config(), "mim")
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)

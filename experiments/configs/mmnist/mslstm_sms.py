@@ -9,4 +9,4 @@ from experiments.configs import base
 
 def get_config(arg: str | None = None):
   c = base.mslstm_model(base.get_base_config(), cell="convlstm", pyramid=True)
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)

@@ -8,4 +8,4 @@ from experiments.configs import base
 def get_config(arg: str | None = None):
   c = base.recurrent_model(base.get_base_config(), "predrnnpp")
   c.optim.lr = 1e-4
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)

@@ -10,4 +10,4 @@ def get_config(arg: str | None = None):
   c = base.recurrent_model(base.get_base_config(), "predrnnv2")
   c.loss.terms.decouple = 0.1
   c.sampling.reverse_scheduled_sampling = True
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)

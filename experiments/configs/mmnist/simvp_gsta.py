@@ -6,4 +6,4 @@ from experiments.configs import base
 
 def get_config(arg: str | None = None):
   c = base.simvp_model(base.get_base_config(), "simvp_gsta")
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)

@@ -9,4 +9,4 @@ def get_config(arg: str | None = None):
   c = base.simvp_model(base.get_base_config(), "tau")
   c.loss.terms.ddr = 0.1
   c.loss.ddr_tau = 0.1
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)

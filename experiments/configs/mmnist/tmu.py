@@ -26,8 +26,8 @@ def get_config(arg: str | None = None):
   c.transfer.pretrain_epochs = 200
   c.transfer.pretrain_train_size = 10000
   c.transfer.finetune_source = -1     # the finetune baseline starts from this source
+  base.variant(c, arg)  # refuses an unknown :variant
   if arg == "smoke":
-    base.shrink_for_smoke(c)
     c.model.num_hidden = (8, 8)
     c.data.image_size = 32
     c.transfer.pretrain_epochs, c.transfer.pretrain_train_size = 1, 64

@@ -7,4 +7,4 @@ from experiments.configs import base, benchmarks
 def get_config(arg: str | None = None):
   c = benchmarks.radar_data(base.get_base_config(), pre=4, aft=4)
   c = base.mslstm_model(c, "mklstm", pyramid=True)
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)

@@ -11,4 +11,4 @@ def get_config(arg: str | None = None):
       base.taxibj_data(base.get_base_config()), "predrnn")
   c.optim.lr = 1e-4
   c.model.patch_size = 2
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)

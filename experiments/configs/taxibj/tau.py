@@ -13,4 +13,4 @@ def get_config(arg: str | None = None):
   c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 32, 256, 2, 8
   c.model.drop_path = 0.1
   c.loss.terms.ddr, c.loss.ddr_tau = 0.1, 0.1
-  return base.shrink_for_smoke(c) if arg == "smoke" else c
+  return base.variant(c, arg)
