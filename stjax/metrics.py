@@ -182,11 +182,17 @@ def _clip(pred):
   return jnp.clip(pred, 0.0, 1.0)
 
 
+def _pixel_mse(pred, target, spec=None):
+  """The mean over a frame's pixels and channels (physical fields)."""
+  del spec
+  return jnp.mean(jnp.square(pred - target), axis=(2, 3, 4))
+
+
 def _mse(pred, target, spec):
   """Image: summed over a frame's pixels (the field's tables, "MSE 26.69" on
   Moving MNIST); field: the mean, in the variable's units squared."""
   if spec.kind == "field":
-    return jnp.mean(jnp.square(pred - target), axis=(2, 3, 4))
+    return _pixel_mse(pred, target)
   return mse_per_frame(_clip(pred), target)
 
 
@@ -236,9 +242,7 @@ def _skill(score):
 
 METRICS.register("mse", Metric(_mse))
 METRICS.register("mae", Metric(_mae))
-METRICS.register("rmse", Metric(
-    lambda p, t, spec: jnp.mean(jnp.square(p - t), axis=(2, 3, 4)),
-    _root_of_mean))
+METRICS.register("rmse", Metric(_pixel_mse, _root_of_mean))
 METRICS.register("ssim", Metric(
     lambda p, t, spec: ssim_per_frame(_clip(p), t, "gaussian")))
 METRICS.register("ssim_openstl", Metric(

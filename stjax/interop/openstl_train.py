@@ -129,11 +129,9 @@ def _optim_section(t: dict) -> ml_collections.ConfigDict:
 
 
 def _to_float64(model: nnx.Module) -> None:
-  graphdef, state = nnx.split(model)
-  del graphdef
-  state = jax.tree.map(lambda x: x.astype(jnp.float64)
-                       if jnp.issubdtype(x.dtype, jnp.floating) else x, state)
-  nnx.update(model, state)
+  nnx.update(model, jax.tree.map(
+      lambda x: x.astype(jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating)
+      else x, nnx.state(model)))
 
 
 def _arrays(*states) -> dict[str, np.ndarray]:
