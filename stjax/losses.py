@@ -28,6 +28,22 @@ def mse(pred: jax.Array, target: jax.Array) -> jax.Array:
   return jnp.mean(jnp.square(at_least_f32(pred) - at_least_f32(target)))
 
 
+def mae(pred: jax.Array, target: jax.Array) -> jax.Array:
+  """Mean absolute error over every element."""
+  chex.assert_equal_shape([pred, target])
+  return jnp.mean(jnp.abs(at_least_f32(pred) - at_least_f32(target)))
+
+
+def frame_sum(per_element: jax.Array) -> jax.Array:
+  """(B, T, H, W, C) errors -> the mean over frames and batch of each frame's
+  sum: the MS-LSTM authors' reduction (their `Loss`), H*W*C times the mean."""
+  chex.assert_rank(per_element, 5)
+  return jnp.mean(jnp.sum(per_element, axis=(2, 3, 4)))
+
+
+REDUCTIONS = ("mean", "frame_sum")
+
+
 def differential_divergence(pred: jax.Array, target: jax.Array, tau: float = 0.1,
                             eps: float = 1e-12) -> jax.Array:
   """TAU's differential divergence regularisation (Tan et al. 2023, Eq. 6).
@@ -94,7 +110,27 @@ def _make_ddr(loss_cfg):
                                                             eps)
 
 
-LOSS_TERMS.register("mse", lambda loss_cfg: lambda pred, targets, aux: mse(pred, targets))
+def _pointwise(error):
+  """A term from a per-element error, reduced as `loss.reduction` says:
+  "mean" over every element (OpenSTL, the Tsinghua code) or "frame_sum"
+  (each frame's sum, averaged over frames and batch: the MS-LSTM code)."""
+  def make(loss_cfg):
+    reduction = loss_cfg.get("reduction", "mean")
+    if reduction not in REDUCTIONS:
+      raise ConfigError(f"loss.reduction={reduction!r}; choose one of "
+                        f"{REDUCTIONS}.")
+
+    def term(pred, targets, aux):
+      del aux
+      chex.assert_equal_shape([pred, targets])
+      e = error(at_least_f32(pred) - at_least_f32(targets))
+      return jnp.mean(e) if reduction == "mean" else frame_sum(e)
+    return term
+  return make
+
+
+LOSS_TERMS.register("mse", _pointwise(jnp.square))
+LOSS_TERMS.register("mae", _pointwise(jnp.abs))
 LOSS_TERMS.register("ddr", _make_ddr)
 LOSS_TERMS.register("decouple", _reported("decouple", "PredRNN-V2"))
 LOSS_TERMS.register("distill", _reported("distill", "TMU"))

@@ -40,6 +40,9 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.loss.terms = ml_collections.ConfigDict({"mse": 1.0})
   c.loss.ddr_tau = 0.1      # the DDR softmax temperature
   c.loss.ddr_eps = 1e-12    # its log guard, as the reference
+  # How mse and mae reduce: "mean" over every element (OpenSTL), or
+  # "frame_sum", each frame's sum averaged over frames and batch (MS-LSTM code).
+  c.loss.reduction = "mean"
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "adam"
@@ -180,6 +183,9 @@ def _recurrent_common(c, name, *, num_hidden, patch_size):
 
   c.sampling = ml_collections.ConfigDict()
   c.sampling.scheduled_sampling = True
+  # "openstl": eta from start_value by changing_rate per step until stop_iter;
+  # "linear_over_run": from start_value to 0 over the whole run (MS-LSTM code).
+  c.sampling.schedule = "openstl"
   c.sampling.sampling_start_value = 1.0
   c.sampling.sampling_changing_rate = 2e-5
   c.sampling.sampling_stop_iter = 50000

@@ -62,11 +62,16 @@ def _torch_to_flax(value: np.ndarray) -> np.ndarray:
   return value
 
 
-def reference_paths(model: nnx.Module, names) -> dict[str, str]:
-  """Reference (OpenSTL) tensor name -> stjax variable path, for every name
-  the model has a place for; tensors the reference never reads (and
-  num_batches_tracked) are left out. An unknown name raises, naming it."""
-  if isinstance(model, RecurrentNet):
+def reference_paths(model: nnx.Module, names, renames=None,
+                    unused: str | None = None) -> dict[str, str]:
+  """Reference tensor name -> stjax variable path, for every name the model
+  has a place for; tensors the reference never reads (and
+  num_batches_tracked) are left out. An unknown name raises, naming it.
+  `renames` ((pattern, replacement), ...) name another reference's scheme
+  (stjax.interop.mslstm); by default OpenSTL's, chosen by the model's type."""
+  if renames is not None:
+    pass
+  elif isinstance(model, RecurrentNet):
     if type(model) not in OPENSTL_RECURRENT.values():
       raise ValueError(f"OpenSTL has no {type(model).__name__}; there are no "
                        f"weights of it to import.")
@@ -105,14 +110,15 @@ def torch_to_flax(value) -> np.ndarray:
   return _torch_to_flax(np.asarray(value))
 
 
-def import_state_dict(model: nnx.Module, state_dict: dict[str, np.ndarray]) -> None:
+def import_state_dict(model: nnx.Module, state_dict: dict[str, np.ndarray],
+                      renames=None) -> None:
   """Loads a PyTorch state_dict into `model` in place.
 
   Every stjax parameter and statistic must be set exactly once with a matching
   shape, and every reference tensor must find a home; anything else raises,
   naming the tensor, so a wrong configuration can't import silently.
   """
-  paths = reference_paths(model, state_dict)
+  paths = reference_paths(model, state_dict, renames)
   _, state = nnx.split(model)
   targets = flat_variables(state)
   for name, path in paths.items():
