@@ -19,4 +19,7 @@ for action in boxing handclapping handwaving jogging running walking; do
   done
 done
 rm -rf "$dir/raw"
+# The clips where the person is in the picture (KTH's own annotation), read
+# by data.clip_list in the MS-LSTM protocol (experiments/configs/papers/mslstm).
+curl -fL -o "$dir/00sequences.txt" "https://www.csc.kth.se/cvap/actions/00sequences.txt"
 echo "KTH frames in $dir: $(find "$dir" -name 'image_*.png' | wc -l) files"

@@ -42,6 +42,13 @@ def psnr_per_frame(pred, target, data_range: float = 1.0):
   return 20 * jnp.log10(data_range) - 10 * jnp.log10(jnp.maximum(mse, 1e-10))
 
 
+def psnr_eps_per_frame(pred, target, eps: float = 1e-5):
+  """The MS-LSTM authors' PSNR: 10 log10(1 / (mse + 1e-5)) on the [0, 1]
+  scale, mse the frame's per-pixel mean (their util/evaluation.py)."""
+  mse = jnp.mean(jnp.square(pred - target), axis=(2, 3, 4))
+  return -10 * jnp.log10(mse + eps)
+
+
 def _window(mode: str):
   if mode == "openstl":
     return jnp.full((7,), 1.0 / 7)
@@ -248,6 +255,8 @@ METRICS.register("ssim", Metric(
 METRICS.register("ssim_openstl", Metric(
     lambda p, t, spec: ssim_per_frame(_clip(p), t, "openstl")))
 METRICS.register("psnr", Metric(lambda p, t, spec: psnr_per_frame(_clip(p), t)))
+METRICS.register("psnr_msrnn", Metric(
+    lambda p, t, spec: psnr_eps_per_frame(_clip(p), t)))
 METRICS.register("wrmse", Metric(
     lambda p, t, spec: weighted_mse_per_frame(p, t, _latitudes(spec)),
     _root_of_mean))
@@ -322,18 +331,26 @@ def eval_metrics(pred, target, spec: MetricSpec):
           for name in spec.names}
 
 
-def summarize(sums: dict, spec: MetricSpec) -> dict:
+def summarize(sums: dict, spec: MetricSpec, future_frames: int = 0) -> dict:
   """Sums over the evaluated sequences (and 'count') -> headline numbers in
-  the spec's order, `num_sequences`, and `per_frame` curves."""
+  the spec's order, `num_sequences`, and `per_frame` curves.
+
+  `future_frames` > 0, when the curves also cover reconstructed observed
+  frames (eval.all_steps), adds each number over the last `future_frames`
+  frames only, as `<name>_future`: the figure the other papers report."""
   sums = dict(sums)
   count = float(sums.pop("count"))
-  summary, per_frame = {}, {}
+  summary, per_frame, future = {}, {}, {}
   for name in spec.names:
     metric = METRICS.get(name)
-    curves, numbers = (metric.report or _as_curve)(
-        name, np.asarray(sums[name], np.float64) / count, spec)
+    mean = np.asarray(sums[name], np.float64) / count
+    curves, numbers = (metric.report or _as_curve)(name, mean, spec)
     per_frame.update(curves)
     summary.update(numbers)
+    if 0 < future_frames < mean.shape[0]:
+      _, numbers = (metric.report or _as_curve)(name, mean[-future_frames:], spec)
+      future.update({f"{k}_future": v for k, v in numbers.items()})
+  summary.update(future)
   return {**summary, "num_sequences": int(count),
           "per_frame": {k: np.asarray(v).tolist() for k, v in per_frame.items()}}
 

@@ -65,7 +65,7 @@ def test_bad_files_are_clear_errors(tmp_path):
   with pytest.raises(ValueError, match=r"scaled to \[-1, 1\]"):
     build_datasets(_config(bad).data)
   c = _config(tmp_path / "dataset.npz")
-  c.data.val_fraction = 0.0
+  c.data.val_fraction = 1.0  # (0 validates on the test split, as the reference)
   with pytest.raises(ValueError, match="val_fraction"):
     build_datasets(c.data)
 

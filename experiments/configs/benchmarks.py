@@ -9,6 +9,8 @@ rather than scattered over files.
 """
 from __future__ import annotations
 
+import ml_collections
+
 from experiments.configs import base
 
 
@@ -20,7 +22,10 @@ def kth_data(c, actions=("boxing", "handclapping", "handwaving", "jogging",
   base.file_data(c, "kth", "data/kth", pre, aft, test_aft)  # download_kth.sh
   c.data.image_size = 128
   c.data.actions = tuple(actions)
-  c.data.val_persons = (16,)
+  c.data.val_persons = (16,)   # () = validate on the test persons
+  c.data.clip_list = ""        # person-visible clips (MS-LSTM protocol); "" = all
+  c.data.clip_strides = ml_collections.ConfigDict(
+      {"running": 3, "jogging": 10, "walking": 10})  # with a clip list only
   c.train.epochs = 100
   c.train.batch_size = c.eval.batch_size = 16
   return c
@@ -63,6 +68,7 @@ def radar_data(c, pre=10, aft=10):
   base.file_data(c, "radar", "data/radar", pre, aft)
   c.data.image_size = 128
   c.data.window_stride = 0      # frames between windows; 0 = non-overlapping
+  c.data.frame_step = 1         # every k-th frame of a sequence (6: 5 -> 30 min)
   c.data.val_fraction = 0.1     # the last training sequences
   c.data.dbz_min = -10.0        # dBZ = dbz_min + pixel / 255 * dbz_range
   c.data.dbz_range = 70.0

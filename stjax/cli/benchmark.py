@@ -98,7 +98,8 @@ def benchmark(config, batch_sizes, steps, count_flops=True):
                                                 *in_shape[1:]))}
     data = mesh_lib.put_batch(jax.device_get(data), mesh)
     sampling = (ScheduledSampling.from_config(
-        config.sampling, d.pre_seq_length, d.aft_seq_length)
+        config.sampling, d.pre_seq_length, d.aft_seq_length,
+        total_steps=max(1, config.train.epochs) * 1000)  # the schedule's shape only
         if is_recurrent(model) else None)
     train_step = make_train_step(graphdef, tx, config.loss,
                                  config.train.compute_dtype, sampling)

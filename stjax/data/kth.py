@@ -18,7 +18,15 @@ leaves the picture). The test windows are as long as the test horizon needs
 (10 + 40 frames for 10 -> 40).
 
 Validation: the reference validates on the test persons; here `val_persons`
-(person 16 by default) are held out of training instead.
+(person 16 by default) are held out of training instead; `val_persons = ()`
+validates on the test persons, as the reference.
+
+`data.clip_list` (the MS-LSTM protocol) restricts the windows to the clips
+where the person is in the picture, listed in a text file, either as the
+MS-LSTM code's kth_txt lists (`person01_jogging_d1 FIRST LAST` per line) or
+as KTH's own 00sequences.txt (`person01_jogging_d1  frames  1-95, 96-185`);
+inside each clip a window starts every `data.clip_strides[action]` frames
+(the MS-LSTM code: running 3, jogging and walking 10).
 """
 from __future__ import annotations
 
@@ -28,6 +36,7 @@ import numpy as np
 
 from stjax.data import frames as frames_lib
 from stjax.data.dataset import file_dataset
+from stjax.errors import ConfigError, DataError
 from stjax.registry import DATASETS
 
 ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running",
@@ -46,6 +55,49 @@ def video_windows(numbers: list[int], length: int, fast: bool) -> list[int]:
       i -= 3 if fast else length
     else:
       i -= 1
+  return starts
+
+
+def read_clip_list(path) -> dict[str, list[tuple[int, int]]]:
+  """{video name: [(first, last) frame numbers, inclusive]} from an MS-LSTM
+  kth_txt list or KTH's 00sequences.txt (lines not naming a person skipped)."""
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise FileNotFoundError(f"data.clip_list={path} does not exist; give the "
+                            f"clip list (README: KTH).")
+  clips: dict[str, list[tuple[int, int]]] = {}
+  for n, line in enumerate(path.read_text().splitlines(), 1):
+    tokens = line.split()
+    if not tokens or not tokens[0].startswith("person"):
+      continue
+    try:
+      if len(tokens) >= 3 and tokens[1] == "frames":
+        ranges = [r.split("-") for r in "".join(tokens[2:]).split(",") if r]
+        spans = [(int(a), int(b)) for a, b in ranges]
+      elif len(tokens) == 3:
+        spans = [(int(tokens[1]), int(tokens[2]))]
+      else:
+        raise ValueError(line)
+    except ValueError as e:
+      raise DataError(f"{path}:{n}: {line.strip()!r} is neither 'NAME FIRST "
+                      f"LAST' nor 'NAME frames A-B, C-D'.") from e
+    clips.setdefault(tokens[0], []).extend(spans)
+  if not clips:
+    raise DataError(f"{path} lists no clip (lines 'personPP_action_dK ...').")
+  return clips
+
+
+def clip_windows(numbers: list[int], clips, length: int, stride: int) -> list[int]:
+  """Start positions (into the sorted frame list) of windows inside the
+  listed clips: first, first + stride, ... while the window ends by `last`."""
+  position = {n: i for i, n in enumerate(numbers)}
+  starts = []
+  for first, last in clips:
+    for f in range(first, last - length + 2, stride):
+      if any(f + k not in position for k in range(length)):
+        raise DataError(f"clip {first}-{last} needs frames {f}..{f + length - 1}, "
+                        f"which are not all on disk.")
+      starts.append(position[f])
   return starts
 
 
@@ -72,11 +124,21 @@ def _videos(root: pathlib.Path, actions, persons):
 class KTHSequences:
   """Random-access (T, S, S, 1) float32 windows in [0, 1], decoded on demand."""
 
-  def __init__(self, root, actions, persons, length: int, image_size: int):
+  def __init__(self, root, actions, persons, length: int, image_size: int,
+               clips=None, clip_strides=None):
     self.image_size, self.length = image_size, length
     self.windows = []  # (frame paths of one window)
     for action, paths, numbers in _videos(pathlib.Path(root), actions, persons):
-      for s in reversed(video_windows(numbers, length, action in FAST_ACTIONS)):
+      if clips is None:
+        starts = reversed(video_windows(numbers, length, action in FAST_ACTIONS))
+      else:
+        name = paths[0].parent.name.removesuffix("_uncomp")
+        try:
+          starts = clip_windows(numbers, clips.get(name, []), length,
+                                clip_strides[action])
+        except DataError as e:
+          raise DataError(f"{paths[0].parent}: {e}") from e
+      for s in starts:
         self.windows.append(paths[s:s + length])
 
   def __len__(self) -> int:
@@ -100,14 +162,23 @@ def load(cfg, test_frames: int):
   if unknown:
     raise ValueError(f"data.actions has {unknown}; KTH's are {ACTIONS}.")
   val = tuple(cfg.val_persons)
-  if not val or any(p not in TRAIN_PERSONS for p in val):
+  if any(p not in TRAIN_PERSONS for p in val):
     raise ValueError(f"data.val_persons={val} must be some of the training "
-                     f"persons 1-16.")
+                     f"persons 1-16 (or empty: validate on the test persons).")
   train_persons = tuple(p for p in TRAIN_PERSONS if p not in val)
   length = cfg.pre_seq_length + cfg.aft_seq_length
-  sources = (KTHSequences(root, actions, train_persons, length, cfg.image_size),
-             KTHSequences(root, actions, val, length, cfg.image_size),
-             KTHSequences(root, actions, TEST_PERSONS, test_frames, cfg.image_size))
+  clips, strides = None, None
+  if cfg.get("clip_list", ""):
+    clips = read_clip_list(cfg.clip_list)
+    strides = dict(cfg.clip_strides)
+    if any(a not in strides or int(strides[a]) < 1 for a in actions):
+      raise ConfigError(f"data.clip_strides={strides} needs a stride >= 1 for "
+                        f"each of data.actions {actions}.")
+  make = lambda persons, n: KTHSequences(root, actions, persons, n,
+                                         cfg.image_size, clips, strides)
+  sources = (make(train_persons, length),
+             make(val or TEST_PERSONS, length),
+             make(TEST_PERSONS, test_frames))
   for name, s in zip(("training", "validation", "test"), sources):
     if not len(s):
       raise ValueError(f"{root} gives no {name} sequence of {s.length} frames "

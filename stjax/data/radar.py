@@ -7,7 +7,8 @@ Two layouts, chosen by what `data.path` is:
     as such folders);
   - an array file PATH.npz holding `train` and `test`: (N, T, H, W) uint8.
 Each sequence is cut into windows of pre + aft frames, `window_stride`
-frames apart (non-overlapping by default); images of another size are resized
+frames apart (non-overlapping by default), taking every `frame_step`-th frame
+(6 turns 5-minute maps into the MS-LSTM paper's 30-minute steps); images of another size are resized
 bilinearly to `image_size`^2.
 
 Pixel values map to reflectivity linearly, dBZ = dbz_min + pixel / 255 *
@@ -58,10 +59,14 @@ def thresholds_01(cfg) -> tuple[float, ...]:
 class _Windows:
   """Random access to windows of a list of sequences."""
 
-  def __init__(self, lengths, length: int, stride: int, image_size: int):
-    self.length, self.image_size = length, image_size
+  def __init__(self, lengths, length: int, stride: int, image_size: int,
+               step: int = 1):
+    """Windows of `length` frames `step` apart, starting every `stride`
+    (subsampled) frames."""
+    self.length, self.image_size, self.step = length, image_size, step
+    self.span = (length - 1) * step + 1  # raw frames a window covers
     self.index = [(i, s) for i, n in enumerate(lengths)
-                  for s in range(0, n - length + 1, stride)]
+                  for s in range(0, n - self.span + 1, stride * step)]
 
   def __len__(self) -> int:
     return len(self.index)
@@ -75,24 +80,27 @@ class _Windows:
 
 
 class ArrayWindows(_Windows):
-  def __init__(self, array: np.ndarray, length, stride, image_size):
-    super().__init__([array.shape[1]] * len(array), length, stride, image_size)
+  def __init__(self, array: np.ndarray, length, stride, image_size, step=1):
+    super().__init__([array.shape[1]] * len(array), length, stride,
+                     image_size, step)
     self.array = array
 
   def __getitem__(self, index: int) -> np.ndarray:
     i, s = self.index[int(index)]
-    return self._fit(self.array[i, s:s + self.length])
+    return self._fit(self.array[i, s:s + self.span:self.step])
 
 
 class FolderWindows(_Windows):
-  def __init__(self, sequences: list[list[pathlib.Path]], length, stride, image_size):
-    super().__init__([len(s) for s in sequences], length, stride, image_size)
+  def __init__(self, sequences: list[list[pathlib.Path]], length, stride,
+               image_size, step=1):
+    super().__init__([len(s) for s in sequences], length, stride, image_size,
+                     step)
     self.sequences = sequences
 
   def __getitem__(self, index: int) -> np.ndarray:
     i, s = self.index[int(index)]
     frames = []
-    for path in self.sequences[i][s:s + self.length]:
+    for path in self.sequences[i][s:s + self.span:self.step]:
       img = frames_lib.read_image(path)
       if img.ndim != 2 or img.dtype != np.uint8:
         raise ValueError(f"{path} is not an 8-bit grayscale image "
@@ -133,17 +141,21 @@ def load(cfg, test_frames: int):
                 for t in cfg.thresholds)
   spec = metrics.MetricSpec(thresholds=thresholds_01(cfg), threshold_names=names)
   path = pathlib.Path(cfg.path)
+  step = int(cfg.get("frame_step", 1))
+  if step < 1 or cfg.window_stride < 0:
+    raise ConfigError(f"data.frame_step={step} must be >= 1 and "
+                      f"data.window_stride={cfg.window_stride} >= 0.")
   if path.suffix == ".npz":
     if not path.is_file():
       raise FileNotFoundError(f"data.path={path} does not exist (README: Radar echo nowcasting).")
     train, test = _read_arrays(path)
     make = lambda seqs, n: ArrayWindows(seqs, n, cfg.window_stride or n,
-                                        cfg.image_size)
+                                        cfg.image_size, step)
   else:
     frames_lib.require_dir(path, "data.path (radar sequences)")
     train, test = _read_folders(path, "train"), _read_folders(path, "test")
     make = lambda seqs, n: FolderWindows(seqs, n, cfg.window_stride or n,
-                                         cfg.image_size)
+                                         cfg.image_size, step)
   n_val = int(round(len(train) * cfg.val_fraction))
   if not 0 < n_val < len(train):
     raise ValueError(f"data.val_fraction={cfg.val_fraction} leaves {n_val} of "

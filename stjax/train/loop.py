@@ -13,6 +13,7 @@ command line turns them into a message and an exit code.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import pathlib
@@ -31,7 +32,8 @@ from stjax import metrics, viz
 from stjax.config_check import validate
 from stjax.data import (Split, build_datasets, eval_batches, test_horizon,
                         train_batches)
-from stjax.errors import CheckpointError, DivergenceError, WorkdirError
+from stjax.errors import (CheckpointError, ConfigError, DivergenceError,
+                          WorkdirError)
 from stjax.models import is_recurrent
 from stjax.train import mesh as mesh_lib
 from stjax.train.checkpoint import Checkpoints
@@ -65,8 +67,27 @@ def _check_same_run(workdir: pathlib.Path, config) -> None:
           f"--workdir.")
 
 
+def _metric_spec(config, data, model):
+  """(MetricSpec, all_steps): the dataset's metrics, or those `eval.metrics`
+  names; `eval.all_steps` scores all T-1 predictions (recurrent models)."""
+  spec = data.metrics
+  names = tuple(config.eval.get("metrics", ()))
+  if names:
+    spec = dataclasses.replace(spec, names=names)
+  if config.eval.get("test_checkpoint", "best") not in ("best", "last"):
+    raise ConfigError(f"eval.test_checkpoint={config.eval.test_checkpoint!r}; "
+                      f"choose 'best' (lowest validation mse) or 'last'.")
+  all_steps = bool(config.eval.get("all_steps", False))
+  if all_steps and not is_recurrent(model):
+    raise ConfigError(f"eval.all_steps scores the reconstructions of the "
+                      f"observed frames, which only recurrent models make; "
+                      f"{config.model.name} predicts the future frames only.")
+  return spec, all_steps
+
+
 def evaluate(eval_step, state, source, split, config, mesh, spec, limit=None):
-  """The dataset's metrics over every sequence: summary and per-frame curves."""
+  """The dataset's metrics over every sequence: summary and per-frame curves
+  (with eval.all_steps, also the figures over the predicted future alone)."""
   sums = None
   for batch in eval_batches(source, split, batch_size=config.eval.batch_size,
                             limit=limit, process_index=jax.process_index(),
@@ -75,7 +96,8 @@ def evaluate(eval_step, state, source, split, config, mesh, spec, limit=None):
     out = eval_step(state.params, state.model_state,
                     mesh_lib.put_batch(batch, mesh))
     sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
-  return metrics.summarize(jax.device_get(sums), spec)
+  future = split.aft_seq_length if config.eval.get("all_steps", False) else 0
+  return metrics.summarize(jax.device_get(sums), spec, future)
 
 
 def _pictures(predict, state, source, split, config, mesh, stem):
@@ -115,17 +137,18 @@ def train_and_evaluate(config, workdir: str) -> dict:
   graphdef, state = TrainState.create(model, tx, config.seed)
   num_params = sum(x.size for x in jax.tree.leaves(state.params))
   sampling = (ScheduledSampling.from_config(
-      config.sampling, d.pre_seq_length, d.aft_seq_length)
+      config.sampling, d.pre_seq_length, d.aft_seq_length, total_steps)
       if is_recurrent(model) else None)
   dtype = t.compute_dtype
   train_step = make_train_step(graphdef, tx, config.loss, dtype, sampling)
-  eval_step = make_eval_step(graphdef, dtype, data.metrics)
+  spec, all_steps = _metric_spec(config, data, model)
+  eval_step = make_eval_step(graphdef, dtype, spec, all_steps=all_steps)
   predict = make_predict(graphdef, dtype)
   if test_split.aft_seq_length == d.aft_seq_length:
     test_step, test_predict = eval_step, predict
   else:  # a longer test horizon: the same model, rolled out further
     horizon = test_split.aft_seq_length
-    test_step = make_eval_step(graphdef, dtype, data.metrics, horizon)
+    test_step = make_eval_step(graphdef, dtype, spec, horizon, all_steps)
     test_predict = make_predict(graphdef, dtype, horizon)
 
   # Everything above can refuse the config; only now is anything written.
@@ -158,7 +181,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       val = None
       if epoch % t.eval_every_epochs == 0 or step == total_steps:
         val = evaluate(eval_step, state, data.val, split, config, mesh,
-                       data.metrics)
+                       spec)
         if not math.isfinite(val["mse"]) and lead:
           print(f"warning: validation MSE is {val['mse']} at step {step}; "
                 f"this checkpoint cannot become the best.", file=sys.stderr)
@@ -253,22 +276,25 @@ def train_and_evaluate(config, workdir: str) -> dict:
             return {}
       ckpts.wait()
 
-      try:
-        best = ckpts.restore_best(state, replicated)
-      except CheckpointError as e:  # tested on the final state instead
-        best = None
-        if lead:
-          print(f"warning: {e} Testing the final state instead.",
-                file=sys.stderr, flush=True)
+      best = None
+      if config.eval.get("test_checkpoint", "best") == "best":
+        try:
+          best = ckpts.restore_best(state, replicated)
+        except CheckpointError as e:  # tested on the final state instead
+          if lead:
+            print(f"warning: {e} Testing the final state instead.",
+                  file=sys.stderr, flush=True)
       best_step = total_steps
       if best is not None:
         state, best_step = best[0], int(best[1]["step"])
       test = evaluate(test_step, state, data.test, test_split, config, mesh,
-                      data.metrics, limit=config.eval.test_limit or None)
+                      spec, limit=config.eval.test_limit or None)
       _pictures(test_predict, state, data.test, test_split, config, mesh,
                 workdir / "pictures" / "test")
       results = {"checkpoint_step": best_step, "test_set": data.test_description,
-                 "metrics_note": data.metrics.note, "test": test}
+                 "metrics_note": spec.note + (
+                     "; all T-1 predictions scored, *_future: the predicted "
+                     "frames alone" if all_steps else ""), "test": test}
       if lead:
         (workdir / "results.json").write_text(json.dumps(results, indent=1))
         print(f"test ({test['num_sequences']} sequences of {d.pre_seq_length} "

@@ -10,6 +10,10 @@ draws the same masks.
   observed steps always see the true frame; each later step sees it with
   probability eta, which falls from `sampling_start_value` by
   `sampling_changing_rate` per iteration and is 0 from `sampling_stop_iter`.
+  `schedule = "linear_over_run"` is the MS-LSTM authors' instead: eta falls
+  linearly from `sampling_start_value` at the first iteration to 0 at the
+  last (their `eta -= 1 / (epochs * iterations)` after every step), whatever
+  the run's length.
 - Reverse scheduled sampling (PredRNN-V2, Wang et al. 2022, Sec. 4.3): the
   observed steps (after the first) see the true frame with a probability that
   rises from 0.5 to 1 exponentially (`r_exp_alpha`) between
@@ -26,6 +30,9 @@ import jax.numpy as jnp
 from stjax.errors import ConfigError
 
 
+SCHEDULES = ("openstl", "linear_over_run")
+
+
 @dataclasses.dataclass(frozen=True)
 class ScheduledSampling:
   pre_seq_length: int
@@ -38,14 +45,26 @@ class ScheduledSampling:
   r_sampling_step_1: int = 25000
   r_sampling_step_2: int = 50000
   r_exp_alpha: float = 5000.0
+  schedule: str = "openstl"   # or "linear_over_run" (MS-LSTM authors)
+  total_steps: int = 0        # the run's length, for "linear_over_run"
 
   @classmethod
-  def from_config(cls, sampling_cfg, pre: int, aft: int) -> "ScheduledSampling":
-    fields = {f.name for f in dataclasses.fields(cls)} - {"pre_seq_length",
-                                                          "aft_seq_length"}
-    return cls(pre, aft, **{k: sampling_cfg[k] for k in fields})
+  def from_config(cls, sampling_cfg, pre: int, aft: int,
+                  total_steps: int = 0) -> "ScheduledSampling":
+    optional = {"schedule": "openstl"}
+    fields = {f.name for f in dataclasses.fields(cls)} - {
+        "pre_seq_length", "aft_seq_length", "total_steps", *optional}
+    return cls(pre, aft, **{k: sampling_cfg[k] for k in fields},
+               **{k: sampling_cfg.get(k, v) for k, v in optional.items()},
+               total_steps=total_steps)
 
   def __post_init__(self):
+    if self.schedule not in SCHEDULES:
+      raise ConfigError(f"sampling.schedule={self.schedule!r}; choose one of "
+                        f"{SCHEDULES}.")
+    if self.schedule == "linear_over_run" and self.total_steps <= 0:
+      raise ConfigError("sampling.schedule='linear_over_run' needs the run's "
+                        "total steps (train.epochs x steps per epoch > 0).")
     if not 0.0 <= self.sampling_start_value <= 1.0:
       raise ConfigError(f"sampling.sampling_start_value="
                         f"{self.sampling_start_value} must be a probability "
@@ -74,6 +93,9 @@ class ScheduledSampling:
       return p_obs, p_fut
     if not self.scheduled_sampling:
       return jnp.ones(()), jnp.zeros(())
+    if self.schedule == "linear_over_run":
+      eta = self.sampling_start_value * (1.0 - step / self.total_steps)
+      return jnp.ones(()), jnp.clip(eta, 0.0, 1.0)
     # The reference decrements eta before drawing, so step 0 already uses
     # start - rate.
     eta = self.sampling_start_value - self.sampling_changing_rate * (step + 1)

@@ -17,6 +17,7 @@ from flax import nnx
 
 from stjax import losses, metrics
 from stjax.errors import ConfigError
+from stjax.models.recurrent import inference_weights
 from stjax.train.sampling import ScheduledSampling
 
 COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -177,14 +178,31 @@ def make_predict(graphdef, compute_dtype="float32", out_frames=None):
 
 def make_eval_step(graphdef, compute_dtype="float32",
                    spec: metrics.MetricSpec = metrics.MetricSpec(),
-                   out_frames: int | None = None):
+                   out_frames: int | None = None, all_steps: bool = False):
   """eval_step(params, model_state, batch) -> masked per-frame metric sums
-  (the dataset's metrics, `spec`), over `out_frames` predicted frames."""
+  (the dataset's metrics, `spec`), over `out_frames` predicted frames.
+
+  `all_steps` (recurrent models) scores every one of the T-1 next-frame
+  predictions of the inference rollout, the T_in - 1 reconstructions of
+  observed frames included, as the MS-LSTM authors evaluate."""
   forward = make_forward(graphdef, compute_dtype, out_frames)
+  apply = make_apply(graphdef, compute_dtype)
+
+  def predictions(params, model_state, batch):
+    if not all_steps:
+      pred = forward(params, model_state, batch["inputs"], False, None)[0]
+      return pred, batch["targets"]
+    frames = jnp.concatenate([batch["inputs"], batch["targets"]], axis=1)
+    b, pre = batch["inputs"].shape[:2]
+    weights = inference_weights(b, pre, batch["targets"].shape[1])
+    pred = apply(params, model_state,
+                 lambda m, f, w: m.rollout(f, w, train=False)[0],
+                 frames, weights)[0]
+    return pred, frames[:, 1:]
 
   def eval_step(params, model_state, batch):
-    pred = forward(params, model_state, batch["inputs"], False, None)[0]
-    per_frame = metrics.eval_metrics(pred, batch["targets"], spec)
+    pred, targets = predictions(params, model_state, batch)
+    per_frame = metrics.eval_metrics(pred, targets, spec)
     mask = batch["mask"]
     sums = {k: jnp.sum(v * mask.reshape((-1,) + (1,) * (v.ndim - 1)), axis=0)
             for k, v in per_frame.items()}

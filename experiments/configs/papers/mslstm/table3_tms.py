@@ -1,0 +1,7 @@
+"""MS-LSTM paper, Table 3 (Moving MNIST), row TMS-LSTM (MK-LSTM cells, flat), under the paper's
+protocol (experiments/configs/papers/mslstm/__init__.py). `:smoke` shrinks it."""
+from experiments.configs.papers import mslstm
+
+
+def get_config(arg: str | None = None):
+  return mslstm.mmnist_variant("mklstm", False, arg)
