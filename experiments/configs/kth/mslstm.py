@@ -1,6 +1,8 @@
 """MS-LSTM on KTH as its paper: jogging, running and walking only, 10 -> 10
 (test 10 -> 10), 128 x 128, the MS-LSTM setting of base.mslstm_model (6 x 32,
-kernels 3 and 5, mirrored pyramid, batch 4, Adam 3e-4). `:smoke` shrinks it."""
+kernels 3 and 5, mirrored pyramid, batch 4, Adam 3e-4). The paper's own protocol
+(clip lists, its strides, loss and evaluation) is
+experiments/configs/papers/mslstm/table9_kth_mslstm.py. `:smoke` shrinks it."""
 from experiments.configs import base, benchmarks
 
 

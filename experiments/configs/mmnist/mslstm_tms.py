@@ -1,5 +1,7 @@
 """TMS-LSTM (MS-LSTM's ablation): MK-LSTM cells, one scale, on Moving MNIST
-at the paper's setting (base.mslstm_model). `:smoke` shrinks it for a CPU check.
+with the authors' optimiser and OpenSTL's recipe otherwise
+(base.mslstm_model); the paper's own protocol is
+experiments/configs/papers/mslstm. `:smoke` shrinks it for a CPU check.
 
 The four configs mslstm_convlstm, mslstm_sms, mslstm_tms and mslstm are the
 rows of the paper's Table 3; they differ only in model.cell and model.pyramid.

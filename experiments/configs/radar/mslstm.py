@@ -1,6 +1,8 @@
 """MS-LSTM on radar echoes as its paper: 4 -> 4 frames, the MS-LSTM setting
 of base.mslstm_model (6 x 32, kernels 3 and 5, mirrored pyramid, batch 4,
-Adam 3e-4), CSI/HSS/POD/FAR as benchmarks.radar_data. `:smoke` shrinks it."""
+Adam 3e-4), CSI/HSS/POD/FAR as benchmarks.radar_data. The paper's own protocol
+(DWD maps, 30-minute steps, mm/h thresholds) is
+experiments/configs/papers/mslstm/table10_radar_mslstm.py. `:smoke` shrinks it."""
 from experiments.configs import base, benchmarks
 
 
