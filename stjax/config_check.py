@@ -51,3 +51,16 @@ def validate(config) -> None:
   _require(t.keep_checkpoints > 0, f"train.keep_checkpoints="
            f"{t.keep_checkpoints} would delete every checkpoint; keep at "
            f"least 1.")
+  if m.name == "tmu":
+    variant = m.get("tmu_variant", "paper")
+    form = m.get("tmu_distill", "") or ("eq6" if variant == "paper" else "code")
+    reduction = config.loss.get("reduction", "mean")
+    weight = dict(config.loss.terms).get("distill", 0.0)
+    _require(not (variant == "paper" and form == "eq6" and weight > 0
+                  and reduction != "sequence_sum"),
+             f"TMU's Eq. 6 sums the distillation over layers, sources, steps "
+             f"and elements, and the frame errors over steps and pixels; with "
+             f"loss.reduction={reduction!r} the frame term is a mean and the "
+             f"distillation would outweigh it by orders of magnitude. Set "
+             f"loss.reduction='sequence_sum' (Eq. 6) or model.tmu_distill="
+             f"'mean' (a normalised distillation).")

@@ -41,7 +41,15 @@ def frame_sum(per_element: jax.Array) -> jax.Array:
   return jnp.mean(jnp.sum(per_element, axis=(2, 3, 4)))
 
 
-REDUCTIONS = ("mean", "frame_sum")
+def sequence_sum(per_element: jax.Array) -> jax.Array:
+  """(B, T, H, W, C) errors -> the mean over the batch of each sequence's
+  sum: Eq. 6 of the TMU paper, sum_t ||X^_t - X_t||^2."""
+  chex.assert_rank(per_element, 5)
+  return jnp.mean(jnp.sum(per_element, axis=(1, 2, 3, 4)))
+
+
+REDUCTIONS = ("mean", "frame_sum", "sequence_sum")
+_REDUCE = {"mean": jnp.mean, "frame_sum": frame_sum, "sequence_sum": sequence_sum}
 
 
 def differential_divergence(pred: jax.Array, target: jax.Array, tau: float = 0.1,
@@ -112,8 +120,9 @@ def _make_ddr(loss_cfg):
 
 def _pointwise(error):
   """A term from a per-element error, reduced as `loss.reduction` says:
-  "mean" over every element (OpenSTL, the Tsinghua code) or "frame_sum"
-  (each frame's sum, averaged over frames and batch: the MS-LSTM code)."""
+  "mean" over every element (OpenSTL, the Tsinghua code), "frame_sum" (each
+  frame's sum, averaged over frames and batch: the MS-LSTM code) or
+  "sequence_sum" (each sequence's sum, averaged over the batch: TMU's Eq. 6)."""
   def make(loss_cfg):
     reduction = loss_cfg.get("reduction", "mean")
     if reduction not in REDUCTIONS:
@@ -124,7 +133,7 @@ def _pointwise(error):
       del aux
       chex.assert_equal_shape([pred, targets])
       e = error(at_least_f32(pred) - at_least_f32(targets))
-      return jnp.mean(e) if reduction == "mean" else frame_sum(e)
+      return _REDUCE[reduction](e)
     return term
   return make
 

@@ -11,6 +11,9 @@ pixels and channels of a frame, then averaged, so Moving MNIST "MSE 26.69" is
   - "openstl": what OpenSTL's tables report (scikit-image <= 0.19 on float
     frames): 7x7 uniform window, data range 2, sample covariance. Use it to
     compare with published numbers.
+  - "uint8": what the TMU and PredRNN code reports: frames cast to uint8
+    (x * 255 truncated), then scikit-image's defaults for uint8: 7x7 uniform
+    window, data range 255, sample covariance.
 Both average the SSIM map over the pixels whose window lies inside the frame
 (scikit-image's border crop) and over channels.
 """
@@ -26,7 +29,7 @@ import numpy as np
 
 from stjax.registry import METRICS
 
-SSIM_MODES = ("gaussian", "openstl")
+SSIM_MODES = ("gaussian", "openstl", "uint8")
 
 
 def mse_per_frame(pred, target):
@@ -50,7 +53,7 @@ def psnr_eps_per_frame(pred, target, eps: float = 1e-5):
 
 
 def _window(mode: str):
-  if mode == "openstl":
+  if mode in ("openstl", "uint8"):
     return jnp.full((7,), 1.0 / 7)
   if mode == "gaussian":
     r = jnp.arange(11) - 5.0
@@ -74,9 +77,12 @@ def ssim_per_frame(pred, target, mode: str = "gaussian"):
   if h < win.shape[0] or w_ < win.shape[0]:
     raise ValueError(f"SSIM ({mode}) needs frames of at least "
                      f"{win.shape[0]}x{win.shape[0]}; got {h}x{w_}.")
-  data_range, cov_norm = (2.0, 49 / 48) if mode == "openstl" else (1.0, 1.0)
+  data_range, cov_norm = {"openstl": (2.0, 49 / 48), "uint8": (255.0, 49 / 48),
+                          "gaussian": (1.0, 1.0)}[mode]
   x = pred.transpose(0, 1, 4, 2, 3).reshape(-1, h, w_).astype(jnp.float32)
   y = target.transpose(0, 1, 4, 2, 3).reshape(-1, h, w_).astype(jnp.float32)
+  if mode == "uint8":  # the frames as the TMU/PredRNN code scores them
+    x, y = jnp.floor(x * 255.0), jnp.floor(y * 255.0)
   ux, uy = _filter_valid(x, win), _filter_valid(y, win)
   vx = cov_norm * (_filter_valid(x * x, win) - ux * ux)
   vy = cov_norm * (_filter_valid(y * y, win) - uy * uy)
@@ -254,6 +260,8 @@ METRICS.register("ssim", Metric(
     lambda p, t, spec: ssim_per_frame(_clip(p), t, "gaussian")))
 METRICS.register("ssim_openstl", Metric(
     lambda p, t, spec: ssim_per_frame(_clip(p), t, "openstl")))
+METRICS.register("ssim_uint8", Metric(
+    lambda p, t, spec: ssim_per_frame(_clip(p), t, "uint8")))
 METRICS.register("psnr", Metric(lambda p, t, spec: psnr_per_frame(_clip(p), t)))
 METRICS.register("psnr_msrnn", Metric(
     lambda p, t, spec: psnr_eps_per_frame(_clip(p), t)))

@@ -51,3 +51,48 @@ def save_predictions(path_stem: str | pathlib.Path, inputs, targets, preds,
   gif = path_stem.with_suffix(".gif")
   frames[0].save(gif, save_all=True, append_images=frames[1:], duration=200, loop=0)
   return [png, gif]
+
+
+def line_plot(path: str | pathlib.Path, curves: dict, *, title: str,
+              ylabel: str, xlabel: str = "predicted frame",
+              size=(640, 400)) -> pathlib.Path:
+  """A PNG line chart of named curves (lists of numbers over frames 1..T),
+  drawn with Pillow alone: axes with their ranges, one colour per curve, a
+  legend. Enough to compare runs at a glance; the numbers are in the JSON."""
+  from PIL import ImageDraw  # pylint: disable=import-outside-toplevel
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  w, h = size
+  left, right, top, bottom = 70, 170, 30, 45
+  img = Image.new("RGB", size, "white")
+  draw = ImageDraw.Draw(img)
+  values = [float(v) for c in curves.values() for v in c if np.isfinite(v)]
+  lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+  if hi <= lo:
+    lo, hi = lo - 0.5, hi + 0.5
+  n = max((len(c) for c in curves.values()), default=1)
+  x_of = lambda i: left + (w - left - right) * (i / max(n - 1, 1))
+  y_of = lambda v: top + (h - top - bottom) * (1 - (v - lo) / (hi - lo))
+  draw.rectangle([left, top, w - right, h - bottom], outline="black")
+  draw.text((left, 8), title, fill="black")
+  for v in (lo, (lo + hi) / 2, hi):
+    draw.text((4, y_of(v) - 6), f"{v:.4g}", fill="black")
+  for i in range(n):
+    draw.text((x_of(i) - 3, h - bottom + 4), str(i + 1), fill="black")
+  draw.text((left + (w - left - right) // 2 - 40, h - 18), xlabel, fill="black")
+  draw.text((4, top - 18), ylabel, fill="black")
+  colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+             "#8c564b", "#e377c2", "#17becf"]
+  for k, (name, curve) in enumerate(curves.items()):
+    colour = colours[k % len(colours)]
+    points = [(x_of(i), y_of(float(v))) for i, v in enumerate(curve)
+              if np.isfinite(v)]
+    if len(points) > 1:
+      draw.line(points, fill=colour, width=2)
+    for x, y in points:
+      draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
+    ly = top + 16 * k
+    draw.line([(w - right + 10, ly + 6), (w - right + 30, ly + 6)], fill=colour, width=3)
+    draw.text((w - right + 36, ly), str(name), fill="black")
+  img.save(path)
+  return path

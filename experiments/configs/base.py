@@ -74,6 +74,9 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.train.eval_every_epochs = 1
   c.train.compute_dtype = "float32"  # or "bfloat16" (params stay float32)
   c.train.stop_after_step = 0        # >0: stop there, as a preempted job would
+  # A second optimizer step on each batch reversed in time (the PredRNN, MIM
+  # and TMU authors' scripts); the learning-rate schedule counts both.
+  c.train.reverse_input = False
 
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 16
@@ -149,15 +152,39 @@ def recurrent_model(c: ml_collections.ConfigDict, name: str) -> ml_collections.C
   return c
 
 
-def tmu_model(c: ml_collections.ConfigDict, backbone: str,
-              sources=()) -> ml_collections.ConfigDict:
+def tmu_model(c: ml_collections.ConfigDict, backbone: str, sources=(),
+              variant: str = "paper") -> ml_collections.ConfigDict:
   """TMU transfer (Yao et al. 2020): a `backbone` target (convlstm, predrnn or
   mim) at the OpenSTL setting, distilling the memories of the frozen models
-  trained in the `sources` workdirs (loss.terms.distill, 0.1 as the paper)."""
+  trained in the `sources` workdirs. `variant` reads TMU as the paper
+  ("paper": Eq. 6's objective, frame errors and distillation both summed,
+  beta 0.1) or as its authors' code ("code": the distillation computed and
+  not added; stjax/models/tmu.py has the table)."""
   recurrent_model(c, "tmu")
-  c.loss.terms.distill = 0.1
   c.model.backbone = backbone
   c.model.sources = tuple(sources)
+  c.model.untrained_sources = 0  # frozen, freshly initialised sources
+  c.model.tmu_variant = variant
+  c.model.tmu_distill = ""       # "" = the variant's form; "eq6", "code", "mean"
+  c.model.gate_bias = False      # ConvLSTM backbone: one bias per gate (TMU code)
+  c.loss.terms.distill = 0.1     # beta; the code variant adds nothing
+  c.loss.reduction = "sequence_sum" if variant == "paper" else "mean"
+  return c
+
+
+def tmu_transfer(c: ml_collections.ConfigDict, *, pretrain_epochs: int,
+                 pretrain_train_size: int) -> ml_collections.ConfigDict:
+  """The `transfer` section experiments.transfer reads: sources pretrained
+  on 1- and 2-digit Moving MNIST, then the target runs on c.data."""
+  c.transfer = ml_collections.ConfigDict()
+  c.transfer.source_digits = (1, 2)  # one source per entry, pretrained first
+  c.transfer.pretrain_epochs = pretrain_epochs
+  c.transfer.pretrain_train_size = pretrain_train_size
+  c.transfer.finetune_source = -1     # the finetune baseline starts from this source
+  # Fig. 7: the target's training set as a fraction of data.train_size; the
+  # epochs are scaled so every fraction trains the same number of steps.
+  c.transfer.target_fraction = 1.0
+  c.transfer.runs = ("scratch", "finetune", "tmu", "tmu_untrained")
   return c
 
 

@@ -17,18 +17,20 @@ class ConvLSTMCell(nnx.Module):
 
   No forget-gate bias, as the reference, and bias-free convolutions unless
   `use_bias` (the MS-LSTM paper's code gives both convolutions one, which is
-  what its ConvLSTM parameter count includes). `legacy=True` computes h' =
+  what its ConvLSTM parameter count includes) or `input_bias` (one bias per
+  gate, on the input convolution: Shi et al.'s b terms, the TMU code's cell). `legacy=True` computes h' =
   sigmoid(o) * tanh(g) instead, the equation OpenSTL's released Moving MNIST
   weights were trained with (see README, "Importing OpenSTL weights").
   """
 
   def __init__(self, in_ch: int, hidden: int, *, spatial, filter_size: int,
                layer_norm: bool, rngs: nnx.Rngs, legacy: bool = False,
-               use_bias: bool = False):
-    kw = dict(spatial=spatial, layer_norm=layer_norm, rngs=rngs, use_bias=use_bias)
+               use_bias: bool = False, input_bias: bool = False):
+    kw = dict(spatial=spatial, layer_norm=layer_norm, rngs=rngs)
     self.hidden, self.legacy = hidden, legacy
-    self.conv_x = GateConv(in_ch, 4 * hidden, filter_size, **kw)
-    self.conv_h = GateConv(hidden, 4 * hidden, filter_size, **kw)
+    self.conv_x = GateConv(in_ch, 4 * hidden, filter_size,
+                           use_bias=use_bias or input_bias, **kw)
+    self.conv_h = GateConv(hidden, 4 * hidden, filter_size, use_bias=use_bias, **kw)
 
   def __call__(self, carry, x, transfer=None):
     """`transfer(c', x, h) -> c'`, if given, rewrites the new memory before the

@@ -7,6 +7,10 @@ and the check is chosen from that:
   OpenSTL's optimisation steps replayed in float64 (openstl_train);
 - `model` one of the MS-RNN kinds (shared/fixtures/mslstm): the MS-LSTM
   authors' cell and networks, forward and gradients, in float32 (mslstm);
+- `model` "tmu_code" (shared/fixtures/tmu): the TMU authors' training and
+  inference calls, internals and gradients, in float64 (tmu: its carried
+  memory roughly triples every step, so float32 gradients lose digits that
+  say nothing about the port; stjax.interop.tmu has the float32 figures);
 - any other `model` (shared/fixtures/openstl): an OpenSTL forward pass in
   float32 (openstl).
 It prints one line per compared array, `NAME quantity rel_err=... ok|FAIL`,
@@ -19,19 +23,22 @@ import pathlib
 import sys
 
 import jax
+import jax.numpy as jnp
 
-from stjax.interop import mslstm, openstl, openstl_train
+from stjax.interop import mslstm, openstl, openstl_train, tmu
 from stjax.interop.fixtures import TOLERANCE, read_fixture
 
 _USAGE = "usage: python -m stjax.interop check PATH.npz [PATH.npz ...]"
 
 
 def kind_of(cfg: dict, arrays: dict) -> str:
-  """'openstl_train', 'mslstm' or 'openstl': which check a fixture needs."""
+  """'openstl_train', 'mslstm', 'tmu' or 'openstl': the check a fixture needs."""
   if "train" in cfg and "train/loss" in arrays:
     return "openstl_train"
   if cfg.get("model") in mslstm.KINDS:
     return "mslstm"
+  if cfg.get("model") in tmu.KINDS:
+    return "tmu"
   return "openstl"
 
 
@@ -45,11 +52,14 @@ def check(path) -> tuple[str, list[tuple[str, float, str]]]:
   with jax.default_matmul_precision("highest"):
     if kind == "mslstm":
       return kind, mslstm.check_fixture(cfg, arrays)
+    if kind == "tmu":
+      with jax.enable_x64(True):
+        return kind, tmu.check_fixture(cfg, arrays, jnp.float64)
     return kind, [(k, v, "") for k, v in openstl.check_fixture(path).items()]
 
 
 _PRECISION = {"openstl_train": "float64", "mslstm": "float32",
-              "openstl": "float32"}
+              "tmu": "float64", "openstl": "float32"}
 
 
 def main(argv: list[str]) -> int:

@@ -33,7 +33,7 @@ def set_scan_unroll(module: nnx.Module, unroll: int | bool) -> nnx.Module:
   fully, for counting FLOPs: XLA's cost analysis counts a loop body once,
   not once per step). Part of the graph definition, like the conv lowering."""
   for _, m in nnx.iter_modules(module):
-    if isinstance(m, RecurrentNet):
+    if getattr(m, "recurrent", False):  # RecurrentNet, or composed around one
       m.scan_unroll = unroll
   return module
 
@@ -118,10 +118,11 @@ class RecurrentNet(nnx.Module):
     """Each layer's temporal memory c in a carry (what TMU distils)."""
     raise NotImplementedError(f"{type(self).__name__} exposes no memories.")
 
-  def advance(self, carry, net, frame, t, train: bool):
-    """One time step: (carry, input patches, true frame patches, step index)
-    -> (carry, predicted patches, aux). TMU overrides it to step its sources."""
-    del frame, train
+  def advance(self, carry, net, frame, w, t, train: bool):
+    """One time step: (carry, input patches, true frame patches, true-frame
+    weight (B, 1, 1, 1), step index) -> (carry, predicted patches, aux). TMU
+    (composed around a backbone) has its own, to step its sources."""
+    del frame, w, train
     carry, top, aux = self.cell_step(carry, net, t)
     return carry, self.conv_last(top), aux
 
@@ -129,69 +130,90 @@ class RecurrentNet(nnx.Module):
   def rollout(self, frames: jax.Array, true_weight: jax.Array, *,
               train: bool = True):
     """frames (B, T, H, W, C), true_weight (B, T-1) -> (predictions of frames
-    1..T-1 (B, T-1, H, W, C), aux: per-step auxiliary terms averaged).
-    `train=False` skips what only the training loss needs (TMU's sources)."""
-    b, t = frames.shape[:2]
-    if frames.shape[2:] != self.in_shape[1:]:
-      raise ValueError(f"{type(self).__name__} was built for frames "
-                       f"{self.in_shape[1:]} (H, W, C), got {frames.shape[2:]}.")
-    if true_weight.shape != (b, t - 1):
-      raise ValueError(f"true_weight must be (B, T-1) = {(b, t - 1)}, got "
-                       f"{true_weight.shape}.")
-    patches = patchify(frames, self.patch_size)
-    xs = (jnp.swapaxes(patches[:, :-1], 0, 1),
-          jnp.swapaxes(true_weight, 0, 1).astype(patches.dtype),
-          jnp.arange(t - 1))
-    init = (self.init_carry(b, patches.dtype), jnp.zeros_like(patches[:, 0]))
-    graphdef, state = nnx.split(self)
-
-    def step(state, carry, x):
-      model = nnx.merge(graphdef, state)
-      cells, prev = carry
-      frame, w, i = x
-      w = w[:, None, None, None]
-      net = w * frame + (1 - w) * prev
-      new_cells, pred, aux = model.advance(cells, net, frame, i, train)
-      # Traced once: a step keeps the carry's structure and the frame shape.
-      chex.assert_trees_all_equal_shapes_and_dtypes(new_cells, cells)
-      chex.assert_equal_shape([pred, frame])
-      return (new_cells, pred), (pred, aux)
-
-    if self.remat:  # keep only the carries; recompute each step's gates
-      step = jax.checkpoint(step)
-    _, (preds, aux) = jax.lax.scan(lambda c, x: step(state, c, x), init, xs,
-                                   unroll=self.scan_unroll)
-    preds = unpatchify(jnp.swapaxes(preds, 0, 1), self.patch_size)
-    return preds, jax.tree.map(jnp.mean, aux)
+    1..T-1 (B, T-1, H, W, C), aux: per-step auxiliary terms averaged)."""
+    return roll_out(self, frames, true_weight, train=train)
 
   def __call__(self, x: jax.Array, *, train: bool = False, key=None,
                out_frames: int | None = None) -> jax.Array:
     """(B, T_in, H, W, C) observed frames -> (B, T_out, H, W, C) predictions;
     `out_frames` overrides the horizon it was built for (a longer test one)."""
-    out_frames = out_frames or self.out_frames
     del train, key  # no dropout; scheduled sampling is rollout's business
-    b, pre = x.shape[:2]
-    if pre != self.in_shape[0]:
-      raise ValueError(f"{type(self).__name__} was built for {self.in_shape[0]} "
-                       f"input frames, got {pre}.")
-    future = jnp.zeros((b, out_frames, *x.shape[2:]), x.dtype)
-    preds, _ = self.rollout(jnp.concatenate([x, future], axis=1),
-                            inference_weights(b, pre, out_frames),
-                            train=False)
-    return preds[:, pre - 1:]
+    return forecast(self, x, out_frames)
+
+
+def roll_out(net, frames: jax.Array, true_weight: jax.Array, *, train: bool):
+  """The rollout every recurrent model shares, one lax.scan over time.
+
+  `net` is a RecurrentNet, or a module composed around one (TMU), that has
+  `in_shape`, `patch_size`, `remat`, `scan_unroll`, `init_carry(batch,
+  dtype)` and `advance(carry, input patches, true frame patches, true-frame
+  weight, step, train) -> (carry, predicted patches, aux)`. `train=False` lets it skip
+  what only the training loss needs (TMU's sources). Returns the
+  predictions of frames 1..T-1 and the per-step aux averaged over steps.
+  """
+  b, t = frames.shape[:2]
+  name = type(net).__name__
+  if frames.shape[2:] != tuple(net.in_shape[1:]):
+    raise ValueError(f"{name} was built for frames {tuple(net.in_shape[1:])} "
+                     f"(H, W, C), got {frames.shape[2:]}.")
+  if true_weight.shape != (b, t - 1):
+    raise ValueError(f"true_weight must be (B, T-1) = {(b, t - 1)}, got "
+                     f"{true_weight.shape}.")
+  patches = patchify(frames, net.patch_size)
+  xs = (jnp.swapaxes(patches[:, :-1], 0, 1),
+        jnp.swapaxes(true_weight, 0, 1).astype(patches.dtype),
+        jnp.arange(t - 1))
+  init = (net.init_carry(b, patches.dtype), jnp.zeros_like(patches[:, 0]))
+  graphdef, state = nnx.split(net)
+
+  def step(state, carry, x):
+    model = nnx.merge(graphdef, state)
+    cells, prev = carry
+    frame, w, i = x
+    w = w[:, None, None, None]
+    inp = w * frame + (1 - w) * prev
+    new_cells, pred, aux = model.advance(cells, inp, frame, w, i, train)
+    # Traced once: a step keeps the carry's structure and the frame shape.
+    chex.assert_trees_all_equal_shapes_and_dtypes(new_cells, cells)
+    chex.assert_equal_shape([pred, frame])
+    return (new_cells, pred), (pred, aux)
+
+  if net.remat:  # keep only the carries; recompute each step's gates
+    step = jax.checkpoint(step)
+  _, (preds, aux) = jax.lax.scan(lambda c, x: step(state, c, x), init, xs,
+                                 unroll=net.scan_unroll)
+  preds = unpatchify(jnp.swapaxes(preds, 0, 1), net.patch_size)
+  return preds, jax.tree.map(jnp.mean, aux)
+
+
+def forecast(net, x: jax.Array, out_frames: int | None = None) -> jax.Array:
+  """(B, T_in, H, W, C) observed frames -> (B, T_out, H, W, C) predictions,
+  feeding back the model's own output after the observed frames."""
+  out_frames = out_frames or net.out_frames
+  b, pre = x.shape[:2]
+  if pre != net.in_shape[0]:
+    raise ValueError(f"{type(net).__name__} was built for {net.in_shape[0]} "
+                     f"input frames, got {pre}.")
+  future = jnp.zeros((b, out_frames, *x.shape[2:]), x.dtype)
+  preds, _ = net.rollout(jnp.concatenate([x, future], axis=1),
+                         inference_weights(b, pre, out_frames), train=False)
+  return preds[:, pre - 1:]
 
 
 class ConvLSTM(RecurrentNet):
   """Stacked ConvLSTM (Shi et al. 2015): each layer keeps its own (h, c).
-  `legacy` computes the equations of OpenSTL's released weights (README)."""
+  `legacy` computes the equations of OpenSTL's released weights (README);
+  `gate_bias` gives every gate one bias, as Shi et al.'s equations and the
+  TMU authors' ConvLSTM (OpenSTL's has none)."""
 
-  def __init__(self, *, legacy: bool = False, **kwargs):
-    self.legacy = legacy
+  def __init__(self, *, legacy: bool = False, gate_bias: bool = False, **kwargs):
+    self.legacy, self.gate_bias = legacy, gate_bias
     super().__init__(**kwargs)
 
   def build(self, kw):
     self.cells = nnx.List([
-        ConvLSTMCell(self.in_channels(i), n, legacy=self.legacy, **kw)
+        ConvLSTMCell(self.in_channels(i), n, legacy=self.legacy,
+                     input_bias=self.gate_bias, **kw)
         for i, n in enumerate(self.num_hidden)])
 
   def init_carry(self, batch, dtype):
@@ -372,7 +394,7 @@ RECURRENT = {"convlstm": ConvLSTM, "predrnn": PredRNN, "predrnnpp": PredRNNpp,
              "predrnnv2": PredRNNv2, "mim": MIM}
 _LEGACY = (ConvLSTM, PredRNNpp)  # the models whose cells have a legacy form
 # Model-specific config keys: (class, key, default for configs without it).
-_OPTIONS = ((MIM, "stop_mim_s_gradient", True),)
+_OPTIONS = ((MIM, "stop_mim_s_gradient", True), (ConvLSTM, "gate_bias", False))
 
 
 def common_kwargs(cfg, *, in_shape, out_frames, seed) -> dict:

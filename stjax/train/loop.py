@@ -133,14 +133,17 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   steps_per_epoch = len(data.train) // t.batch_size
   total_steps = t.epochs * steps_per_epoch
-  tx, lr_schedule = build_optimizer(config.optim, total_steps)
+  reverse = bool(t.get("reverse_input", False))  # two updates per step
+  tx, lr_schedule = build_optimizer(config.optim,
+                                    total_steps * (2 if reverse else 1))
   graphdef, state = TrainState.create(model, tx, config.seed)
   num_params = sum(x.size for x in jax.tree.leaves(state.params))
   sampling = (ScheduledSampling.from_config(
       config.sampling, d.pre_seq_length, d.aft_seq_length, total_steps)
       if is_recurrent(model) else None)
   dtype = t.compute_dtype
-  train_step = make_train_step(graphdef, tx, config.loss, dtype, sampling)
+  train_step = make_train_step(graphdef, tx, config.loss, dtype, sampling,
+                               reverse_input=reverse)
   spec, all_steps = _metric_spec(config, data, model)
   eval_step = make_eval_step(graphdef, dtype, spec, all_steps=all_steps)
   predict = make_predict(graphdef, dtype)
@@ -247,7 +250,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
             bar.set_postfix(loss=f"{terms['loss']:.5f}", seq_s=f"{rate:.1f}")
             writer.write(step, {**{f"train/{k}": v for k, v in terms.items()},
                                 "train/seq_per_s": rate,
-                                "train/lr": float(lr_schedule(step - 1))})
+                                "train/lr": float(lr_schedule(
+                                    (step - 1) * (2 if reverse else 1)))})
             epoch_terms.append(terms)
             sums, logged, t0 = None, 0, time.perf_counter()
           elif saving:

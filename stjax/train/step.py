@@ -143,26 +143,53 @@ def accumulate(sums, metrics):
 
 
 def make_train_step(graphdef, tx, loss_cfg, compute_dtype="float32",
-                    sampling: ScheduledSampling | None = None):
+                    sampling: ScheduledSampling | None = None,
+                    reverse_input: bool = False):
   """A jitted train_step(state, batch) -> (state, metrics); state is donated.
   The forward pass and gradient are make_gradient's; then one optimizer step.
+
+  `reverse_input` (the PredRNN, MIM and TMU authors' scripts) takes a second
+  optimizer step on the same sequences reversed in time, with the same
+  scheduled-sampling weights, inside the same step: two updates per step
+  (the optimizer's schedule counts updates); `loss_reversed` is logged.
   """
   gradient = make_gradient(graphdef, loss_cfg, compute_dtype, sampling)
 
-  def train_step(state: TrainState, batch):
-    key = jax.random.fold_in(state.rng, state.step)
+  def update(state, batch, key):
     (total, (model_state, terms)), grads = gradient(
         state.params, state.model_state, batch, key, state.step)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    new_state = state.replace(step=state.step + 1, params=params,
-                              model_state=model_state, opt_state=opt_state)
-    grad_norm = optax.tree.norm(grads)
-    finite = jnp.isfinite(total) & jnp.isfinite(grad_norm)
+    return (state.replace(params=params, model_state=model_state,
+                          opt_state=opt_state), total, terms,
+            optax.tree.norm(grads))
+
+  def train_step(state: TrainState, batch):
+    key = jax.random.fold_in(state.rng, state.step)
+    if reverse_input and sampling is not None and "true_weight" not in batch:
+      # drawn here as make_gradient would, so both passes share them
+      batch = {**batch, "true_weight": sampling(
+          state.step, jax.random.fold_in(key, 1), batch["inputs"].shape[0])}
+    new_state, total, terms, grad_norm = update(state, batch, key)
+    extra = {}
+    if reverse_input:
+      frames = jnp.concatenate([batch["inputs"], batch["targets"]], axis=1)
+      frames = jnp.flip(frames, axis=1)
+      pre = batch["inputs"].shape[1]
+      rev = {**batch, "inputs": frames[:, :pre], "targets": frames[:, pre:]}
+      new_state, total_rev, _, norm_rev = update(new_state, rev,
+                                                 jax.random.fold_in(key, 2))
+      grad_norm = jnp.maximum(grad_norm, norm_rev)
+      extra = {"loss_reversed": total_rev}
+      total_ok = jnp.isfinite(total) & jnp.isfinite(total_rev)
+    else:
+      total_ok = jnp.isfinite(total)
+    new_state = new_state.replace(step=state.step + 1)
+    finite = total_ok & jnp.isfinite(grad_norm)
     # The step number where the loss or gradient stopped being finite (0
     # while finite): the loop checks it on the device's schedule, never with
     # a host sync of its own.
-    return new_state, {"loss": total, "grad_norm": grad_norm, **terms,
+    return new_state, {"loss": total, "grad_norm": grad_norm, **terms, **extra,
                        NONFINITE: jnp.where(finite, 0, state.step + 1)}
 
   return jax.jit(train_step, donate_argnums=0)
