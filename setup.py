@@ -13,6 +13,7 @@ setup(
         "stjax-train=stjax.cli.train:run",
         "stjax-benchmark=stjax.cli.benchmark:run",
         "stjax-transfer=stjax.cli.transfer:run",
+        "stjax-predict=stjax.cli.predict:run",
     ]},
     package_data={"stjax.data": ["assets/*.npz", "assets/*.md"]},
     python_requires=">=3.10",

@@ -20,6 +20,8 @@ Both average the SSIM map over the pixels whose window lies inside the frame
 from __future__ import annotations
 
 import dataclasses
+import json
+import pathlib
 from typing import Callable
 
 import chex
@@ -324,6 +326,26 @@ class MetricSpec:
               "table convention (7x7 uniform, range 2)")
     return ("errors in the variable's units; rmse/wrmse: roots of the mean "
             "over all frames; w*: latitude-weighted")
+
+
+METRIC_SPEC_FILE = "metric_spec.json"  # in every run's workdir
+
+
+def save_metric_spec(spec: MetricSpec, workdir) -> None:
+  """Records how a run scores its predictions (stjax.predict reads it)."""
+  path = pathlib.Path(workdir) / METRIC_SPEC_FILE
+  path.write_text(json.dumps(dataclasses.asdict(spec), indent=1))
+
+
+def read_metric_spec(workdir) -> MetricSpec:
+  """The MetricSpec a run saved; the default image spec for runs older
+  than the file."""
+  path = pathlib.Path(workdir) / METRIC_SPEC_FILE
+  if not path.is_file():
+    return MetricSpec()
+  fields = json.loads(path.read_text())
+  return MetricSpec(**{k: tuple(v) if isinstance(v, list) else v
+                       for k, v in fields.items()})
 
 
 def eval_metrics(pred, target, spec: MetricSpec):

@@ -17,41 +17,93 @@ def _to_uint8(frames: np.ndarray) -> np.ndarray:
   return (frames * 255 + 0.5).astype(np.uint8)
 
 
-def prediction_grid(inputs, targets, preds, gap: int = 2) -> np.ndarray:
-  """One block per sequence: rows are inputs, ground truth, prediction."""
-  t_in, t_out = inputs.shape[1], targets.shape[1]
+LABEL_WIDTH = 78   # the left margin that names each row
+NUMBER_HEIGHT = 13  # the strip of frame numbers above a row
+TITLE_HEIGHT = 18
+
+
+def _text(img: Image.Image, xy, text: str, fill="black") -> None:
+  from PIL import ImageDraw  # pylint: disable=import-outside-toplevel
+  ImageDraw.Draw(img).text(xy, text, fill=fill)
+
+
+def _error_frames(targets, preds) -> np.ndarray:
+  """|prediction - truth| per pixel, averaged over channels, on [0, 1]."""
+  err = np.abs(np.clip(preds, 0, 1) - np.clip(targets, 0, 1)).mean(-1, keepdims=True)
+  return err
+
+
+def prediction_grid(inputs, targets, preds, *, title: str = "",
+                    gap: int = 2) -> np.ndarray:
+  """One block per sequence, each row named on the left and each frame
+  numbered above (1..T_in observed, T_in+1.. predicted): input, truth,
+  prediction and |prediction - truth| (white = an error of 1); without
+  `targets` only input and prediction. `title` (run, split, step) on top."""
+  t_in, t_out = inputs.shape[1], preds.shape[1]
   h, w = inputs.shape[2:4]
   cols = max(t_in, t_out)
+  rows = [("input", inputs, 1)]
+  if targets is not None:
+    rows += [("truth", targets, t_in + 1), ("prediction", preds, None),
+             ("|error|", _error_frames(targets, preds), None)]
+  else:
+    rows += [("prediction", preds, t_in + 1)]
+  row_h = [h + gap + (NUMBER_HEIGHT if first else 0) for _, _, first in rows]
+  width = LABEL_WIDTH + cols * (w + gap)
   blocks = []
   for seq in range(inputs.shape[0]):
-    rows = [inputs[seq], targets[seq], preds[seq]]
-    block = np.full((3 * (h + gap), cols * (w + gap), 3), 255, np.uint8)
-    for r, row in enumerate(rows):
-      for c, frame in enumerate(_to_uint8(row)):
-        block[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = frame
-    blocks.append(block)
-  return np.concatenate(blocks, axis=0)
+    img = Image.new("RGB", (width, sum(row_h) + gap), "white")
+    y = gap
+    for (label, frames, first), rh in zip(rows, row_h):
+      if first:
+        for c in range(frames.shape[1]):
+          _text(img, (LABEL_WIDTH + c * (w + gap) + 1, y), str(first + c), "gray")
+        y += NUMBER_HEIGHT
+      _text(img, (4, y + h // 2 - 6), label)
+      for c, frame in enumerate(_to_uint8(frames[seq])):
+        img.paste(Image.fromarray(frame), (LABEL_WIDTH + c * (w + gap), y))
+      y += h + gap
+    blocks.append(np.asarray(img))
+  grid = np.concatenate(blocks, axis=0)
+  if not title:
+    return grid
+  head = Image.new("RGB", (grid.shape[1], TITLE_HEIGHT), "white")
+  _text(head, (4, 3), title)
+  return np.concatenate([np.asarray(head), grid], axis=0)
 
 
 def save_predictions(path_stem: str | pathlib.Path, inputs, targets, preds,
-                     max_sequences: int = 4) -> list[pathlib.Path]:
-  """Writes STEM.png (grid) and STEM.gif (truth | prediction over time)."""
+                     max_sequences: int = 4, title: str = "") -> list[pathlib.Path]:
+  """Writes STEM.png (the labelled grid) and STEM.gif (truth beside
+  prediction over time, or the prediction alone without `targets`)."""
   path_stem = pathlib.Path(path_stem)
   path_stem.parent.mkdir(parents=True, exist_ok=True)
   n = min(max_sequences, inputs.shape[0])
-  inputs, targets, preds = (np.asarray(a[:n]) for a in (inputs, targets, preds))
+  inputs, preds = np.asarray(inputs[:n]), np.asarray(preds[:n])
+  targets = None if targets is None else np.asarray(targets[:n])
   png = path_stem.with_suffix(".png")
-  Image.fromarray(prediction_grid(inputs, targets, preds)).save(png)
-  truth = np.concatenate([inputs, targets], axis=1)
+  Image.fromarray(prediction_grid(inputs, targets, preds, title=title)).save(png)
   guess = np.concatenate([inputs, preds], axis=1)
+  truth = None if targets is None else np.concatenate([inputs, targets], axis=1)
+  h, w = inputs.shape[2:4]
+  panels = 1 if truth is None else 2
   frames = []
-  for t in range(truth.shape[1]):
-    pair = np.concatenate([_to_uint8(truth[:, t]), _to_uint8(guess[:, t])], axis=2)
-    frames.append(Image.fromarray(np.concatenate(list(pair), axis=0)))
+  for t in range(guess.shape[1]):
+    body = [_to_uint8(guess[:, t])] if truth is None else [
+        _to_uint8(truth[:, t]), _to_uint8(guess[:, t])]
+    pair = np.concatenate(body, axis=2)          # (n, h, panels * w, 3)
+    img = Image.new("RGB", (max(panels * w, 160), 2 * NUMBER_HEIGHT + n * h),
+                    "white")
+    phase = "observed" if t < inputs.shape[1] else "predicted"
+    _text(img, (2, 0), f"t={t + 1} ({phase})")
+    _text(img, (2, NUMBER_HEIGHT), "truth | prediction" if truth is not None
+          else "prediction")
+    img.paste(Image.fromarray(np.concatenate(list(pair), axis=0)),
+              (0, 2 * NUMBER_HEIGHT))
+    frames.append(img)
   gif = path_stem.with_suffix(".gif")
   frames[0].save(gif, save_all=True, append_images=frames[1:], duration=200, loop=0)
   return [png, gif]
-
 
 def line_plot(path: str | pathlib.Path, curves: dict, *, title: str,
               ylabel: str, xlabel: str = "predicted frame",

@@ -33,6 +33,7 @@ LAYERS = (
     ("stjax.config_check",),
     ("stjax.train",),
     ("stjax.interop",),
+    ("stjax.predict",),
     ("stjax.cli",),
 )
 

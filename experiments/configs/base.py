@@ -103,6 +103,23 @@ def taxibj_data(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   return c
 
 
+def arrays_data(c, path: str, pre: int, aft: int, *, layout: str = "sequences",
+                value_range=(0.0, 1.0)) -> ml_collections.ConfigDict:
+  """Your own arrays (stjax/data/arrays.py): `path` holds (N, T, H, W[, C])
+  sequences or, with layout "stream", one (T, H, W[, C]) recording."""
+  file_data(c, "arrays", path, pre, aft)
+  c.data.key = ""              # the .npz member; "" = its only array
+  c.data.layout = layout
+  c.data.window_stride = 0     # frames between window starts; 0 = no overlap
+  c.data.value_range = tuple(value_range)  # float frames: (lo, hi) -> [0, 1]
+  c.data.val_path = ""         # both empty: split data.path as below
+  c.data.test_path = ""
+  c.data.val_fraction = 0.1
+  c.data.test_fraction = 0.1
+  c.data.split_seed = 0
+  return c
+
+
 def file_data(c, name: str, path: str, pre: int, aft: int, test_aft: int = 0):
   """A dataset read from files: replaces the Moving MNIST section with the
   keys every file dataset has; the dataset's own keys are added after."""

@@ -4,6 +4,7 @@ message and an exit code (the library below raises stjax.errors).
     stjax-train      (python -m experiments.main from a checkout)
     stjax-benchmark  (python -m experiments.benchmark)
     stjax-transfer   (python -m experiments.transfer)
+    stjax-predict    (python -m experiments.predict)
 
 Config files are Python files that may import their helpers from
 `experiments.configs`; as with `python -m`, the current directory is on the

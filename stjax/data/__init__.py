@@ -6,8 +6,8 @@ registers the built-in ones.
 """
 from __future__ import annotations
 
-from stjax.data import (human36m, kitti_caltech, kth, moving_mnist,  # noqa: F401
-                        radar, taxibj, tfds_source, weatherbench)
+from stjax.data import (arrays, human36m, kitti_caltech, kth,  # noqa: F401
+                        moving_mnist, radar, taxibj, tfds_source, weatherbench)
 from stjax.data.dataset import DatasetEntry, Datasets, test_horizon
 from stjax.data.pipeline import Split, eval_batches, train_batches
 from stjax.registry import DATASETS

@@ -32,7 +32,8 @@ from stjax.models.simvp import SimVP
 from stjax.train.sampling import weights_from_mask
 
 __all__ = ["OPENSTL_RECURRENT", "TOLERANCE", "check_fixture", "import_state_dict",
-           "load_torch_state_dict", "main", "read_fixture", "relative_error"]
+           "load_torch_state_dict", "main", "model_from_config", "read_fixture",
+           "relative_error"]
 
 
 def _simvp_from_config(cfg) -> SimVP:
@@ -101,6 +102,22 @@ def _check_recurrent(cfg, arrays) -> dict[str, float]:
         patchify(preds, p), arrays[f"output/next_frames_{tag}"])
     errors[f"loss_{tag}"] = relative_error(loss, arrays[f"output/loss_{tag}"])
   return errors
+
+
+def model_from_config(cfg: dict):
+  """The stjax model of an OpenSTL configuration in the parity fixtures'
+  .json form: "model" "SimVP" (with "model_type", "hid_S", "hid_T", "N_S",
+  "N_T", "spatio_kernel", "in_shape" [T, C, H, W]) or a recurrent model
+  name (with "num_hidden", "filter_size", "patch_size", "layer_norm",
+  "pre_seq_length", "aft_seq_length")."""
+  model = cfg.get("model", "")
+  if model == "SimVP":
+    return _simvp_from_config(cfg)
+  if model in OPENSTL_RECURRENT:
+    return _recurrent_from_config(cfg)
+  raise ValueError(f"OpenSTL model {model!r} is not supported by the importer "
+                   f"(supported: SimVP with IncepU, gSTA, TAU; "
+                   f"{', '.join(OPENSTL_RECURRENT)}).")
 
 
 def check_fixture(path) -> dict[str, float]:

@@ -138,6 +138,18 @@ class Checkpoints:
     steps = [] if step is None else [step]
     return self._restore(self.best, self.best_dir, template, steps, sharding)
 
+  def restore_step(self, template, step: int, sharding=None):
+    """(state, meta) of training step `step`, from the kept latest ones or
+    the best; a CheckpointError lists the steps there are."""
+    if step in self.latest.all_steps():
+      return self._restore(self.latest, self.latest_dir, template, [step], sharding)
+    if step == self.best.best_step():
+      return self._restore(self.best, self.best_dir, template, [step], sharding)
+    kept = sorted(set(self.latest.all_steps()) | {
+        s for s in [self.best.best_step()] if s is not None})
+    raise CheckpointError(f"No checkpoint of step {step} in {self.latest_dir.parent}; "
+                          f"kept steps: {kept or 'none'}.")
+
   def latest_step(self) -> int | None:
     return self.latest.latest_step()
 

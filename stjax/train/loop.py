@@ -100,7 +100,7 @@ def evaluate(eval_step, state, source, split, config, mesh, spec, limit=None):
   return metrics.summarize(jax.device_get(sums), spec, future)
 
 
-def _pictures(predict, state, source, split, config, mesh, stem):
+def _pictures(predict, state, source, split, config, mesh, stem, title):
   """Draws the first evaluation batch; every process joins, process 0 writes."""
   if not config.eval.num_pictures:
     return
@@ -114,7 +114,7 @@ def _pictures(predict, state, source, split, config, mesh, stem):
     local = len(batch["inputs"])
     viz.save_predictions(stem, batch["inputs"], batch["targets"],
                          np.asarray(pred)[:local],
-                         max_sequences=config.eval.num_pictures)
+                         max_sequences=config.eval.num_pictures, title=title)
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
@@ -158,6 +158,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   workdir.mkdir(parents=True, exist_ok=True)
   if lead and not (workdir / "config.json").exists():
     (workdir / "config.json").write_text(config.to_json(indent=2))
+  if lead:  # how its predictions are scored, for stjax.load_run(...).evaluate
+    metrics.save_metric_spec(spec, workdir)
 
   replicated = mesh_lib.replicated(mesh)
   with Checkpoints(workdir, keep=t.keep_checkpoints) as ckpts, \
@@ -193,7 +195,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
         writer.write(step, {f"val/{k}": v for k, v in val.items()
                             if isinstance(v, float)})
         _pictures(predict, state, data.val, split, config, mesh,
-                  workdir / "pictures" / f"val_step{step:07d}")
+                  workdir / "pictures" / f"val_step{step:07d}",
+                  f"{workdir.name}: validation, step {step}")
         if lead:
           (workdir / "eval").mkdir(exist_ok=True)
           (workdir / "eval" / f"val_step{step:07d}.json").write_text(
@@ -294,7 +297,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
       test = evaluate(test_step, state, data.test, test_split, config, mesh,
                       spec, limit=config.eval.test_limit or None)
       _pictures(test_predict, state, data.test, test_split, config, mesh,
-                workdir / "pictures" / "test")
+                workdir / "pictures" / "test",
+                f"{workdir.name}: test, checkpoint of step {best_step}")
       results = {"checkpoint_step": best_step, "test_set": data.test_description,
                  "metrics_note": spec.note + (
                      "; all T-1 predictions scored, *_future: the predicted "
