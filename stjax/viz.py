@@ -148,3 +148,36 @@ def line_plot(path: str | pathlib.Path, curves: dict, *, title: str,
     draw.text((w - right + 36, ly), str(name), fill="black")
   img.save(path)
   return path
+
+
+def bar_plot(path: str | pathlib.Path, values: dict, *, title: str,
+             ylabel: str, size=(640, 360)) -> pathlib.Path:
+  """A PNG bar chart of named values (e.g. transfer gates), Pillow only."""
+  from PIL import ImageDraw  # pylint: disable=import-outside-toplevel
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  w, h = size
+  left, top, bottom = 60, 30, 30 + 14 * max(1, len(values))
+  img = Image.new("RGB", size, "white")
+  draw = ImageDraw.Draw(img)
+  draw.text((left, 8), title, fill="black")
+  draw.text((4, top - 16), ylabel, fill="black")
+  finite = [float(v) for v in values.values() if np.isfinite(v)]
+  hi = max([abs(v) for v in finite] + [1e-12])
+  base = h - bottom
+  draw.line([(left, top), (left, base), (w - 10, base)], fill="black")
+  draw.text((4, top - 6), f"{hi:.3g}", fill="black")
+  draw.text((4, base - 6), "0", fill="black")
+  slot = (w - 10 - left) / max(1, len(values))
+  colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+  for k, (name, v) in enumerate(values.items()):
+    v = float(v) if np.isfinite(v) else 0.0
+    x0 = left + k * slot + slot * 0.15
+    y = base - (base - top) * (v / hi)
+    draw.rectangle([x0, min(y, base), x0 + slot * 0.7, max(y, base)],
+                   fill=colours[k % len(colours)])
+    draw.text((x0, min(y, base) - 12), f"{v:.3g}", fill="black")
+    draw.text((left, base + 4 + 14 * k), f"{k + 1}: {name}", fill="black")
+    draw.text((x0 + slot * 0.3, base - 12), str(k + 1), fill="white")
+  img.save(path)
+  return path
