@@ -5,7 +5,8 @@ returns (B, T) values; the tables average them over sequences and frames.
 
 MSE/MAE follow the field's convention (OpenSTL's tables): summed over the
 pixels and channels of a frame, then averaged, so Moving MNIST "MSE 26.69" is
-0.0065 per pixel. SSIM has two modes:
+0.0065 per pixel; computed before clipping, as OpenSTL, or after
+(MetricSpec.clip_errors, eval.clip_errors), as the PredRNN/TMU code. SSIM has two modes:
   - "gaussian": Wang et al. 2004 as usually meant today: 11x11 Gaussian window
     (sigma 1.5), data range 1, population covariance.
   - "openstl": what OpenSTL's tables report (scikit-image <= 0.19 on float
@@ -205,16 +206,17 @@ def _pixel_mse(pred, target, spec=None):
 
 def _mse(pred, target, spec):
   """Image: summed over a frame's pixels (the field's tables, "MSE 26.69" on
-  Moving MNIST); field: the mean, in the variable's units squared."""
+  Moving MNIST), before clipping as OpenSTL (`spec.clip_errors`: after, as
+  the PredRNN/TMU code); field: the mean, in the variable's units squared."""
   if spec.kind == "field":
     return _pixel_mse(pred, target)
-  return mse_per_frame(_clip(pred), target)
+  return mse_per_frame(_clip(pred) if spec.clip_errors else pred, target)
 
 
 def _mae(pred, target, spec):
   if spec.kind == "field":
     return jnp.mean(jnp.abs(pred - target), axis=(2, 3, 4))
-  return mae_per_frame(_clip(pred), target)
+  return mae_per_frame(_clip(pred) if spec.clip_errors else pred, target)
 
 
 def _root_of_mean(name, mean, spec):
@@ -264,6 +266,16 @@ METRICS.register("ssim_openstl", Metric(
     lambda p, t, spec: ssim_per_frame(_clip(p), t, "openstl")))
 METRICS.register("ssim_uint8", Metric(
     lambda p, t, spec: ssim_per_frame(_clip(p), t, "uint8")))
+def _lpips(pred, target, spec):
+  """(B, T) LPIPS of each frame (stjax.lpips), on clipped predictions."""
+  from stjax import lpips  # pylint: disable=import-outside-toplevel
+  weights = lpips.load_weights(spec.lpips_weights)
+  b, t = pred.shape[:2]
+  flat = lambda x: x.reshape(b * t, *x.shape[2:])
+  return lpips.distance(flat(_clip(pred)), flat(target), weights).reshape(b, t)
+
+
+METRICS.register("lpips", Metric(_lpips))
 METRICS.register("psnr", Metric(lambda p, t, spec: psnr_per_frame(_clip(p), t)))
 METRICS.register("psnr_msrnn", Metric(
     lambda p, t, spec: psnr_eps_per_frame(_clip(p), t)))
@@ -300,6 +312,8 @@ class MetricSpec:
   thresholds: tuple = ()
   threshold_names: tuple = ()
   names: tuple = ()
+  clip_errors: bool = False  # image MSE/MAE on predictions clipped to [0, 1] first
+  lpips_weights: str = ""    # the AlexNet/LPIPS weights file, for "lpips"
 
   def __post_init__(self):
     if self.kind not in ("image", "field"):
@@ -317,13 +331,22 @@ class MetricSpec:
     object.__setattr__(self, "names", tuple(self.names))
     for name in self.names:
       METRICS.get(name)  # an unknown name fails here, not mid-evaluation
+    if "lpips" in self.names:  # a missing weights file fails here too
+      from stjax import lpips  # pylint: disable=import-outside-toplevel
+      lpips.load_weights(self.lpips_weights)
 
   @property
   def note(self) -> str:
     """What the numbers mean, written next to them in results.json."""
     if self.kind == "image":
-      return ("ssim: Gaussian 11x11, data range 1; ssim_openstl: OpenSTL's "
-              "table convention (7x7 uniform, range 2)")
+      return ("mse/mae: per-frame sums over pixels, on predictions "
+              + ("clipped to [0, 1] (PredRNN/TMU code)" if self.clip_errors
+                 else "before clipping (OpenSTL)")
+              + "; psnr: per frame, data range 1, clipped predictions, mean "
+              "over frames (OpenSTL's convention; the PredRNN/TMU code scores "
+              "uint8 frames, MS-LSTM adds 1e-5: psnr_msrnn); ssim: Gaussian "
+              "11x11, data range 1; ssim_openstl: OpenSTL's table convention "
+              "(7x7 uniform, range 2); ssim_uint8: the TMU/PredRNN code's")
     return ("errors in the variable's units; rmse/wrmse: roots of the mean "
             "over all frames; w*: latitude-weighted")
 

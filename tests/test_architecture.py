@@ -27,6 +27,7 @@ from stjax.train.loop import train_and_evaluate
 LAYERS = (
     ("stjax.errors",),
     ("stjax.registry",),
+    ("stjax.lpips",),
     ("stjax.layers", "stjax.losses", "stjax.metrics", "stjax.viz"),
     ("stjax.cells",),
     ("stjax.models", "stjax.data"),

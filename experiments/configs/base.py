@@ -14,6 +14,7 @@ import ml_collections
 def get_base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
+  c.cites = ""  # where the hyper-parameters come from (OpenSTL's file, a paper)
 
   c.data = ml_collections.ConfigDict()
   c.data.name = "mmnist"
@@ -83,6 +84,8 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.eval.num_pictures = 4
   c.eval.test_limit = 0  # evaluate only the first N test sequences; 0 = all
   c.eval.metrics = ()    # registered metric names; () = the dataset's own set
+  c.eval.clip_errors = False  # MSE/MAE after clipping to [0, 1] (PredRNN/TMU code)
+  c.eval.lpips_weights = ""   # AlexNet/LPIPS weights for the "lpips" metric (README)
   # Recurrent models: score all T-1 predictions, the reconstructions of the
   # observed frames included (MS-LSTM code), with the future alone beside.
   c.eval.all_steps = False
@@ -148,6 +151,15 @@ def simvp_model(c: ml_collections.ConfigDict, name: str) -> ml_collections.Confi
   # False turns every drop-path module off, including the 0.01 the reference
   # keeps at drop_path 0 (README: Drop path); True trains as the reference.
   c.model.stochastic_depth = True
+  return c
+
+
+def copy_last_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The Copying baseline (stjax/models/copying.py): nothing to train, so one
+  epoch that only evaluates it."""
+  c.model.name = "copy_last"
+  c.train.epochs = 1
+  c.optim.schedule = "constant"
   return c
 
 

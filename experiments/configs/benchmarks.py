@@ -31,6 +31,15 @@ def kth_data(c, actions=("boxing", "handclapping", "handwaving", "jogging",
   return c
 
 
+def human36m_mim_protocol(c):
+  """Human3.6M as the MIM and TMU papers read it: the central square of each
+  frame, every 10th frame (5 fps), 128 x 128, 4 -> 4, S1, S5, S6, S7, S8
+  train and S9, S11 test (and validate, as their code)."""
+  human36m_data(c)
+  c.data.center_crop, c.data.frame_step, c.data.val_subjects = True, 10, ()
+  return c
+
+
 def human36m_data(c):
   """Human3.6M Walking (stjax/data/human36m.py): S1, S5, S6, S7 train, S8
   validates, S9, S11 test; RGB 128 x 128, every 5th frame, 4 -> 4; batch 16,
@@ -39,7 +48,8 @@ def human36m_data(c):
   c.data.image_size = 128
   c.data.scenario = "Walking"
   c.data.frame_step = 5
-  c.data.val_subjects = ("S8",)
+  c.data.val_subjects = ("S8",)  # () = validate on the test subjects
+  c.data.center_crop = False     # True: the central square (MIM/TMU protocol)
   c.train.epochs = 50
   return c
 
@@ -107,25 +117,46 @@ DATA = {"kth": kth_data, "human36m": human36m_data,
         "weatherbench": weatherbench_data, "radar": radar_data,
         "kitti_caltech": kitti_caltech_data, "tfds": tfds_data}
 
-# (hid_S, hid_T, N_S, N_T, lr, drop_path, schedule) of SimVP-gSTA and TAU
-# (TAU: the same translator size with its attention, alpha 0.1).
-SIMVP = {
-    "kth": (64, 256, 2, 6, 1e-3, 0.2, "onecycle"),       # configs/kth/simvp/SimVP_gSTA.py
-    "human36m": (64, 256, 4, 8, 5e-3, 0.2, "onecycle"),  # configs/human/simvp/SimVP_gSTA.py
-    "weatherbench": (32, 256, 2, 8, 5e-3, 0.1, "cosine"),  # configs/weather/t2m_5_625/SimVP_gSTA.py
-    "radar": (64, 512, 4, 8, 1e-3, 0.0, "onecycle"),     # no OpenSTL config: Moving MNIST's
-    "kitti_caltech": (64, 512, 4, 8, 1e-3, 0.1, "onecycle"),  # configs/kitticaltech/simvp/SimVP_gSTA.py
-    "tfds": (64, 512, 4, 8, 1e-3, 0.0, "onecycle"),      # Moving MNIST's
+# What stjax takes from OpenSTL's config of each (dataset, model), with the
+# file it comes from (OpenSTL commit c74deb5, configs/...): SimVP/TAU
+# (hid_S, hid_T, N_S, N_T, lr, drop_path, schedule), recurrent models
+# (patch_size, lr, schedule); every recurrent one is 4 x 128, filter 5, and
+# every config batch 16 (KTH's SimVP/TAU: 4 per GPU x 4 GPUs). An OpenSTL
+# file without `sched` or `lr` gets its parser's defaults, "onecycle" and
+# 1e-3. tests/test_config_citations.py pins every value to those files.
+# Radar and TFDS have no OpenSTL config: they take Moving MNIST's.
+_MMNIST = {
+    "simvp_gsta": ((64, 512, 4, 8, 1e-3, 0.0, "onecycle"), "mmnist/simvp/SimVP_gSTA.py"),
+    "tau": ((64, 512, 4, 8, 1e-3, 0.0, "onecycle"), "mmnist/TAU.py"),
+    "convlstm": ((4, 5e-4, "onecycle"), "mmnist/ConvLSTM.py"),
+    "predrnn": ((4, 5e-4, "onecycle"), "mmnist/PredRNN.py"),
+    "mim": ((4, 5e-4, "onecycle"), "mmnist/MIM.py"),
 }
-# (patch_size, lr, schedule) of the recurrent models: OpenSTL's PredRNN
-# config of the dataset (MIM on KITTI: its own, lr 1e-2).
-RECURRENT = {
-    "kth": (2, 1e-3, "onecycle"),          # configs/kth/PredRNN.py
-    "human36m": (4, 1e-4, "cosine"),       # configs/human/PredRNN.py
-    "weatherbench": (2, 5e-4, "cosine"),   # configs/weather/t2m_5_625/PredRNN.py
-    "radar": (4, 5e-4, "onecycle"),        # no OpenSTL config: Moving MNIST's
-    "kitti_caltech": (2, 1e-4, "onecycle"),  # as PredRNN on TaxiBJ
-    "tfds": (4, 5e-4, "onecycle"),         # Moving MNIST's
+OPENSTL = {
+    ("kth", "simvp_gsta"): ((64, 256, 2, 6, 1e-3, 0.2, "onecycle"), "kth/simvp/SimVP_gSTA.py"),
+    ("kth", "tau"): ((64, 256, 2, 6, 1e-3, 0.1, "onecycle"), "kth/TAU.py"),
+    ("kth", "convlstm"): ((2, 1e-3, "onecycle"), "kth/ConvLSTM.py"),
+    ("kth", "predrnn"): ((2, 1e-3, "onecycle"), "kth/PredRNN.py"),
+    ("kth", "mim"): ((4, 1e-4, "onecycle"), "kth/MIM.py"),
+    ("human36m", "simvp_gsta"): ((64, 256, 4, 8, 1e-3, 0.1, "cosine"), "human/simvp/SimVP_gSTA.py"),
+    ("human36m", "tau"): ((64, 512, 4, 8, 1e-3, 0.1, "onecycle"), "human/TAU.py"),
+    ("human36m", "convlstm"): ((4, 1e-4, "cosine"), "human/ConvLSTM.py"),
+    ("human36m", "predrnn"): ((4, 1e-4, "cosine"), "human/PredRNN.py"),
+    ("human36m", "mim"): ((4, 1e-4, "cosine"), "human/MIM.py"),
+    ("weatherbench", "simvp_gsta"): ((32, 256, 2, 8, 5e-3, 0.1, "cosine"),
+                                     "weather/t2m_5_625/SimVP_gSTA.py"),
+    ("weatherbench", "tau"): ((32, 256, 2, 8, 5e-3, 0.1, "onecycle"), "weather/t2m_5_625/TAU.py"),
+    ("weatherbench", "convlstm"): ((2, 5e-4, "cosine"), "weather/t2m_5_625/ConvLSTM.py"),
+    ("weatherbench", "predrnn"): ((2, 5e-4, "cosine"), "weather/t2m_5_625/PredRNN.py"),
+    ("weatherbench", "mim"): ((4, 1e-3, "cosine"), "weather/t2m_5_625/MIM.py"),
+    ("kitti_caltech", "simvp_gsta"): ((64, 256, 2, 6, 5e-3, 0.2, "onecycle"),
+                                      "kitticaltech/simvp/SimVP_gSTA.py"),
+    ("kitti_caltech", "tau"): ((64, 256, 2, 6, 1e-2, 0.1, "onecycle"), "kitticaltech/TAU.py"),
+    ("kitti_caltech", "convlstm"): ((2, 5e-3, "onecycle"), "kitticaltech/ConvLSTM.py"),
+    ("kitti_caltech", "predrnn"): ((2, 1e-2, "onecycle"), "kitticaltech/PredRNN.py"),
+    ("kitti_caltech", "mim"): ((2, 1e-2, "onecycle"), "kitticaltech/MIM.py"),
+    **{(d, m): (v, f"{f} (no OpenSTL config for {d}: Moving MNIST's)")
+       for d in ("radar", "tfds") for m, (v, f) in _MMNIST.items()},
 }
 MODELS = ("simvp_gsta", "tau", "convlstm", "predrnn", "mim")
 # Recomputed gates in the backward pass, so batch 16 fits one 80 GB GPU:
@@ -137,22 +168,22 @@ REMAT = {("kth", "predrnn"), ("kth", "mim"), ("kitti_caltech", "mim")}
 
 def get(dataset: str, model: str, arg: str | None = None):
   c = DATA[dataset](base.get_base_config())
+  if (dataset, model) not in OPENSTL:
+    raise ValueError(f"No {model!r} benchmark config; choose one of {MODELS}.")
+  values, source = OPENSTL[(dataset, model)]
+  c.cites = f"OpenSTL c74deb5 configs/{source}"
   if model in ("simvp_gsta", "tau"):
-    hid_s, hid_t, n_s, n_t, lr, drop_path, schedule = SIMVP[dataset]
+    hid_s, hid_t, n_s, n_t, lr, drop_path, schedule = values
     base.simvp_model(c, model)
     c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = hid_s, hid_t, n_s, n_t
     c.model.drop_path = drop_path
     if model == "tau":
       c.loss.terms.ddr, c.loss.ddr_tau = 0.1, 0.1
-  elif model in ("convlstm", "predrnn", "mim"):
-    patch, lr, schedule = RECURRENT[dataset]
-    if dataset == "kitti_caltech" and model == "mim":
-      lr = 1e-2  # configs/kitticaltech/MIM.py
+  else:
+    patch, lr, schedule = values
     base.recurrent_model(c, model)
     c.model.patch_size = patch
     if (dataset, model) in REMAT:
       c.model.remat = True
-  else:
-    raise ValueError(f"No {model!r} benchmark config; choose one of {MODELS}.")
   c.optim.lr, c.optim.schedule = lr, schedule
   return base.variant(c, arg)

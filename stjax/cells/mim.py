@@ -56,12 +56,20 @@ class MIMBlock(nnx.Module):
   """
 
   def __init__(self, in_ch: int, hidden: int, *, spatial, filter_size: int,
-               layer_norm: bool, rngs: nnx.Rngs):
+               layer_norm: bool, rngs: nnx.Rngs, stationary: bool = True):
     kw = dict(spatial=spatial, layer_norm=layer_norm, rngs=rngs)
     self.conv_t_cc = GateConv(hidden, 3 * hidden, filter_size, **kw)
     self.conv_s_cc = GateConv(hidden, 4 * hidden, filter_size, **kw)
     self.conv_x_cc = GateConv(in_ch, 4 * hidden, filter_size, **kw)
-    self.mim_s = MIMCell(hidden, hidden, filter_size=filter_size, **kw)
+    # The paper's Table 3 ablation "without MIM-S" (stationary=False), which
+    # neither the paper nor the code spells out: stjax replaces MIM-S by one
+    # forget gate read from d, c * sigmoid(conv(d) + 1), the LSTM transition
+    # MIM-S stands in for.
+    self.stationary = stationary
+    if stationary:
+      self.mim_s = MIMCell(hidden, hidden, filter_size=filter_size, **kw)
+    else:
+      self.forget_d = GateConv(hidden, hidden, filter_size, **kw)
     self.conv_last = layers.Conv(2 * hidden, hidden, 1, use_bias=False, rngs=rngs)
 
   def __call__(self, carry, inputs, transfer=None):
@@ -74,7 +82,10 @@ class MIMBlock(nnx.Module):
     i_x, g_x, f_x, o_x = split(self.conv_x_cc(x), 4)
     m = (jax.nn.sigmoid(f_x + f_s + FORGET_BIAS) * m
          + jax.nn.sigmoid(i_x + i_s) * jnp.tanh(g_x + g_s))
-    (c_forgotten, s), _ = self.mim_s((c, s), d)
+    if self.stationary:
+      (c_forgotten, s), _ = self.mim_s((c, s), d)
+    else:
+      c_forgotten = jax.nn.sigmoid(self.forget_d(d) + FORGET_BIAS) * c
     c = c_forgotten + jax.nn.sigmoid(i_x + i_t) * jnp.tanh(g_x + g_t)
     if transfer is not None:
       c = transfer(c, x, h)

@@ -13,8 +13,13 @@ from 50 fps) of one video, RGB, resized (bicubic, anti-aliased) to
 
 Split by subject, unlike the reference whose lists put the same videos in
 train and test: S1, S5, S6, S7, S8 train and S9, S11 test; `val_subjects`
-(S8 by default) are held out of training for validation. Training windows
-start every `frame_step` frames; validation and test windows do not overlap.
+(S8 by default) are held out of training for validation (`()` validates on
+the test subjects, as the MIM and TMU code). Training windows start every
+`frame_step` frames; validation and test windows do not overlap.
+
+`center_crop` (the MIM and TMU protocol) cuts the central square of each
+frame before resizing, instead of squeezing the whole frame; with
+`frame_step` 10 (5 fps) and 4 -> 4 frames that is their Human3.6M setting.
 """
 from __future__ import annotations
 
@@ -57,8 +62,8 @@ class HumanSequences:
   """Random-access (T, S, S, 3) uint8 sequences."""
 
   def __init__(self, videos: dict, length: int, step: int, stride: int,
-               image_size: int):
-    self.image_size = image_size
+               image_size: int, center_crop: bool = False):
+    self.image_size, self.center_crop = image_size, center_crop
     self.items = []  # (paths of one window)
     for video in sorted(videos):
       frames = videos[video]
@@ -72,6 +77,11 @@ class HumanSequences:
     img = frames_lib.read_image(path)
     if img.ndim != 3 or img.shape[-1] != 3:
       raise ValueError(f"{path} is not an RGB image (shape {img.shape}).")
+    if self.center_crop and img.shape[0] != img.shape[1]:
+      h, w = img.shape[:2]
+      side = min(h, w)
+      top, left = (h - side) // 2, (w - side) // 2
+      img = img[top:top + side, left:left + side]
     if img.shape[:2] != (self.image_size,) * 2:
       img = np.asarray(Image.fromarray(img).resize(
           (self.image_size, self.image_size), Image.Resampling.BICUBIC))
@@ -86,9 +96,10 @@ def load(cfg, test_frames: int):
   root = frames_lib.require_dir(pathlib.Path(cfg.path) / "images",
                                 "data.path/images (Human3.6M frames)")
   val = tuple(cfg.val_subjects)
-  if not val or any(s not in TRAIN_SUBJECTS for s in val):
+  if any(s not in TRAIN_SUBJECTS for s in val):
     raise ValueError(f"data.val_subjects={val} must be some of the training "
-                     f"subjects {TRAIN_SUBJECTS}.")
+                     f"subjects {TRAIN_SUBJECTS} (or empty: validate on the "
+                     f"test subjects).")
   by_subject = collections.defaultdict(dict)  # subject -> video -> {n: path}
   for path in frames_lib.image_files(root):
     subject, action, video, number = parse_name(path.name)
@@ -99,10 +110,12 @@ def load(cfg, test_frames: int):
   step, size = cfg.frame_step, cfg.image_size
   length = cfg.pre_seq_length + cfg.aft_seq_length
   train = [s for s in TRAIN_SUBJECTS if s not in val]
-  sources = (HumanSequences(pick(train), length, step, step, size),
-             HumanSequences(pick(val), length, step, length * step, size),
+  crop = bool(cfg.get("center_crop", False))
+  sources = (HumanSequences(pick(train), length, step, step, size, crop),
+             HumanSequences(pick(val or TEST_SUBJECTS), length, step,
+                            length * step, size, crop),
              HumanSequences(pick(TEST_SUBJECTS), test_frames, step,
-                            test_frames * step, size))
+                            test_frames * step, size, crop))
   for name, s in zip(("training", "validation", "test"), sources):
     if not len(s):
       raise ValueError(f"{root} gives no {name} sequence of {cfg.scenario!r} "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flax import nnx
 
-from stjax.models import simvp, tmu  # noqa: F401  (registrations)
+from stjax.models import copying, simvp, tmu  # noqa: F401  (registrations)
 from stjax.models import recurrent
 from stjax.models.finetune import Pretrained
 from stjax.models.mslstm import MSLSTM

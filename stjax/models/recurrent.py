@@ -338,12 +338,22 @@ class MIM(RecurrentNet):
   `stop_mim_s_gradient` (OpenSTL, whose tables were trained so) cuts the
   gradient along each block's MIM-S memory between time steps; the authors'
   code lets it flow (False). The forward pass is the same either way.
+
+  `ablation` gives the paper's Table 3 rows: "no_mim_n" drops MIM-N, so each
+  block's MIM-S reads the difference of consecutive hidden states of the
+  layer below itself (Eq. 4's input); "no_mim_s" drops MIM-S (MIMBlock says
+  what stands in for it).
   """
 
   shared_memory = True
+  ABLATIONS = ("", "no_mim_n", "no_mim_s")
 
-  def __init__(self, *, stop_mim_s_gradient: bool = True, **kwargs):
-    self.stop_mim_s_gradient = stop_mim_s_gradient
+  def __init__(self, *, stop_mim_s_gradient: bool = True, ablation: str = "",
+               **kwargs):
+    if ablation not in self.ABLATIONS:
+      raise ConfigError(f"model.mim_ablation={ablation!r}; choose one of "
+                        f"{self.ABLATIONS}.")
+    self.stop_mim_s_gradient, self.ablation = stop_mim_s_gradient, ablation
     super().__init__(**kwargs)
 
   def build(self, kw):
@@ -352,11 +362,13 @@ class MIM(RecurrentNet):
                        "blocks); set model.num_hidden accordingly.")
     self.cells = nnx.List(
         [STLSTMCell(self.frame_channels, self.num_hidden[0], **kw)]
-        + [MIMBlock(self.in_channels(i), n, **kw)
+        + [MIMBlock(self.in_channels(i), n, stationary=self.ablation != "no_mim_s",
+                    **kw)
            for i, n in enumerate(self.num_hidden) if i > 0])
     self.mim_n = nnx.List([
         MIMCell(self.num_hidden[i], self.num_hidden[i + 1], **kw)
-        for i in range(len(self.num_hidden) - 1)])
+        for i in range(len(self.num_hidden) - 1)]
+        if self.ablation != "no_mim_n" else [])
 
   def init_carry(self, batch, dtype):
     z = zeros(batch, self.spatial, self.num_hidden[0], dtype)
@@ -371,12 +383,17 @@ class MIM(RecurrentNet):
     (h0, c0), blocks, diffs, m = carry
     (h, c0, m), _, _ = self.cells[0].step((h0, c0, m), x, transfers[0])
     below, new_blocks, new_diffs, d = h, [], [], None
-    for i, (block, mim_n, (hb, cb, sb), diff) in enumerate(
-        zip(self.cells[1:], self.mim_n, blocks, diffs)):
-      d_in = h - h0 if i == 0 else d
-      stepped, _ = mim_n(diff, d_in)
-      diff = jax.tree.map(lambda n, o: jnp.where(t > 0, n, o), stepped, diff)
-      d = diff[0]
+    below_prev = h0
+    for i, (block, (hb, cb, sb), diff) in enumerate(
+        zip(self.cells[1:], blocks, diffs)):
+      if self.ablation == "no_mim_n":  # the raw difference, zero at t = 0
+        d = jnp.where(t > 0, below - below_prev, jnp.zeros_like(below))
+        below_prev = hb
+      else:
+        d_in = h - h0 if i == 0 else d
+        stepped, _ = self.mim_n[i](diff, d_in)
+        diff = jax.tree.map(lambda n, o: jnp.where(t > 0, n, o), stepped, diff)
+        d = diff[0]
       if self.stop_mim_s_gradient:  # OpenSTL detaches the carried MIM-S memory
         sb = jax.lax.stop_gradient(sb)
       (hb, cb, m, sb), below = block((hb, cb, m, sb), (below, d),
@@ -395,6 +412,8 @@ RECURRENT = {"convlstm": ConvLSTM, "predrnn": PredRNN, "predrnnpp": PredRNNpp,
 _LEGACY = (ConvLSTM, PredRNNpp)  # the models whose cells have a legacy form
 # Model-specific config keys: (class, key, default for configs without it).
 _OPTIONS = ((MIM, "stop_mim_s_gradient", True), (ConvLSTM, "gate_bias", False))
+# Options read as strings (not booleans): (owner, config key, constructor key, default)
+_STR_OPTIONS = ((MIM, "mim_ablation", "ablation", ""),)
 
 
 def common_kwargs(cfg, *, in_shape, out_frames, seed) -> dict:
@@ -417,6 +436,9 @@ def _register(name: str, cls) -> None:
     for owner, key, default in _OPTIONS:
       if cls is owner:
         kwargs[key] = bool(cfg.get(key, default))
+    for owner, key, arg, default in _STR_OPTIONS:
+      if cls is owner:
+        kwargs[arg] = str(cfg.get(key, default))
     model = cls(filter_size=cfg.filter_size, **kwargs)
     return start_from(model, cfg.get("init_from", ""), pretrained)
   MODELS.register(name, build)

@@ -15,7 +15,7 @@ from stjax import layers
 from stjax.models.translators import IncepU, MetaTranslator
 from stjax.registry import MODELS
 
-TRANSLATORS = ("incepu", "gsta", "tau")
+TRANSLATORS = ("incepu", "gsta", "tau", "conv")
 
 
 class ConvSC(nnx.Module):
@@ -150,6 +150,7 @@ def _register(name: str, translator: str) -> None:
 
 
 # SimVP v1 / v2 and TAU share one architecture and differ by translator.
+# "simvp_conv": TAU's Conv Baseline ablation (translators.ConvBlock).
 for _name, _translator in (("simvp_incepu", "incepu"), ("simvp_gsta", "gsta"),
-                           ("tau", "tau")):
+                           ("tau", "tau"), ("simvp_conv", "conv")):
   _register(_name, _translator)

@@ -79,7 +79,6 @@ class IncepU(nnx.Module):
 # ------------------------------------------------------------ gSTA / TAU ----
 # Initialisation as the reference's blocks: fan-out normal convs, truncated
 # normal (0.02) linears.
-_TRUNC = layers.truncated_normal(0.02)
 
 
 class LargeKernelGate(nnx.Module):
@@ -94,17 +93,20 @@ class LargeKernelGate(nnx.Module):
     self.kind = kind
     d_k = 2 * dilation - 1
     dd_k = kernel // dilation + ((kernel // dilation) % 2 - 1)
-    self.conv0 = layers.Conv(dim, dim, d_k, groups=dim, rngs=rngs, init="fan_out")
+    init = _attention_init(kind)
+    self.conv0 = layers.Conv(dim, dim, d_k, groups=dim, rngs=rngs, init=init)
     self.conv_spatial = layers.Conv(dim, dim, dd_k, dilation=dilation,
                                     padding=dilation * (dd_k - 1) // 2,
-                                    groups=dim, rngs=rngs, init="fan_out")
+                                    groups=dim, rngs=rngs, init=init)
     if kind == "gsta":
-      self.conv1 = layers.Conv(dim, 2 * dim, 1, rngs=rngs, init="fan_out")
+      self.conv1 = layers.Conv(dim, 2 * dim, 1, rngs=rngs, init=init)
     else:
       reduction = max(dim // 16, 4)
-      self.conv1 = layers.Conv(dim, dim, 1, rngs=rngs, init="fan_out")
-      self.fc1 = nnx.Linear(dim, dim // reduction, use_bias=False, kernel_init=_TRUNC, rngs=rngs)
-      self.fc2 = nnx.Linear(dim // reduction, dim, use_bias=False, kernel_init=_TRUNC, rngs=rngs)
+      self.conv1 = layers.Conv(dim, dim, 1, rngs=rngs, init=init)
+      self.fc1 = nnx.Linear(dim, dim // reduction, use_bias=False,
+                            kernel_init=_torch_linear(dim), rngs=rngs)
+      self.fc2 = nnx.Linear(dim // reduction, dim, use_bias=False,
+                            kernel_init=_torch_linear(dim // reduction), rngs=rngs)
 
   def __call__(self, u):
     attn = self.conv1(self.conv_spatial(self.conv0(u)))
@@ -116,13 +118,28 @@ class LargeKernelGate(nnx.Module):
     return se[:, None, None, :] * attn * u
 
 
+def _attention_init(kind: str) -> str:
+  """gSTA's attention is drawn by OpenSTL's _init_weights (fan-out normal);
+  TAU's is built after that and replaces it, so it keeps PyTorch's default
+  initialisation (kaiming-uniform convolutions, uniform linears)."""
+  return "torch" if kind == "tau" else "fan_out"
+
+
+def _torch_linear(fan_in: int):
+  """PyTorch's default Linear weight: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+  bound = 1.0 / np.sqrt(fan_in)
+  return lambda key, shape, dtype=jnp.float32: jax.random.uniform(
+      key, shape, dtype, -bound, bound)
+
+
 class Attention(nnx.Module):
   """z + proj_2(gate(GELU(proj_1(z))))."""
 
   def __init__(self, dim, kind, *, rngs):
-    self.proj_1 = layers.Conv(dim, dim, 1, rngs=rngs, init="fan_out")
+    init = _attention_init(kind)
+    self.proj_1 = layers.Conv(dim, dim, 1, rngs=rngs, init=init)
     self.gate = LargeKernelGate(dim, kind, rngs=rngs)
-    self.proj_2 = layers.Conv(dim, dim, 1, rngs=rngs, init="fan_out")
+    self.proj_2 = layers.Conv(dim, dim, 1, rngs=rngs, init=init)
 
   def __call__(self, z):
     return z + self.proj_2(self.gate(layers.gelu(self.proj_1(z))))
@@ -166,6 +183,25 @@ class MetaBlock(nnx.Module):
     return x if self.reduction is None else self.reduction(x)
 
 
+class ConvBlock(nnx.Module):
+  """The TAU paper's "Conv Baseline" block (its Table 6): a vanilla 3x3
+  convolution in place of a TAU block, x + GELU(BN(conv3x3(x))), then a 1x1
+  reduction if widths differ. The paper gives no more detail than "the same
+  number of convolutional blocks with vanilla 3x3 convolutions"; the norm,
+  activation and residual are stjax's choice, those of the blocks it replaces."""
+
+  def __init__(self, in_ch, out_ch, *, rngs):
+    self.conv = layers.Conv(in_ch, in_ch, 3, rngs=rngs, init="fan_out")
+    self.norm = layers.batch_norm(in_ch, rngs=rngs)
+    self.reduction = (layers.Conv(in_ch, out_ch, 1, rngs=rngs)
+                      if in_ch != out_ch else None)
+
+  def __call__(self, x, *, train, key):
+    del key
+    x = x + layers.gelu(self.norm(self.conv(x), not train))
+    return x if self.reduction is None else self.reduction(x)
+
+
 def drop_path_rates(drop_path: float, depth: int) -> list[float]:
   """Per-block stochastic-depth rates, OpenSTL's rule.
 
@@ -180,7 +216,8 @@ def drop_path_rates(drop_path: float, depth: int) -> list[float]:
 
 
 class MetaTranslator(nnx.Module):
-  """A stack of gSTA (SimVP v2) or TAU blocks on the stacked latent frames."""
+  """A stack of gSTA (SimVP v2) or TAU blocks on the stacked latent frames
+  (or of plain 3x3 convolution blocks: kind "conv", TAU's Conv Baseline)."""
 
   def __init__(self, channels, hidden, depth, kind, mlp_ratio=8.0, drop_path=0.0,
                *, stochastic_depth: bool = True, rngs):
@@ -191,6 +228,10 @@ class MetaTranslator(nnx.Module):
     rates = (drop_path_rates(drop_path, depth) if stochastic_depth
              else [0.0] * depth)
     widths = [channels] + [hidden] * (depth - 1) + [channels]
+    if kind == "conv":
+      self.blocks = nnx.List([ConvBlock(widths[i], widths[i + 1], rngs=rngs)
+                              for i in range(depth)])
+      return
     self.blocks = nnx.List([
         MetaBlock(widths[i], widths[i + 1], kind, mlp_ratio, rates[i], rngs=rngs)
         for i in range(depth)])

@@ -70,7 +70,9 @@ def _check_same_run(workdir: pathlib.Path, config) -> None:
 def _metric_spec(config, data, model):
   """(MetricSpec, all_steps): the dataset's metrics, or those `eval.metrics`
   names; `eval.all_steps` scores all T-1 predictions (recurrent models)."""
-  spec = data.metrics
+  spec = dataclasses.replace(
+      data.metrics, clip_errors=bool(config.eval.get("clip_errors", False)),
+      lpips_weights=str(config.eval.get("lpips_weights", "")))
   names = tuple(config.eval.get("metrics", ()))
   if names:
     spec = dataclasses.replace(spec, names=names)

@@ -1,5 +1,5 @@
-"""ConvLSTM on TaxiBJ, 4 -> 4 crowd flows: 4 x 128, filter 5, patch 2, lr 1e-4. OpenSTL ships no TaxiBJ
-ConvLSTM config; this is its PredRNN one; batch 16, 50 epochs, cosine
+"""ConvLSTM on TaxiBJ, 4 -> 4 crowd flows: 4 x 128, filter 5, patch 2, lr 5e-4
+(OpenSTL configs/taxibj/ConvLSTM.py); batch 16, 50 epochs, cosine
 schedule after 5 warm-up epochs (base.taxibj_data). Needs the data file:
 experiments/download_taxibj.sh, then --config.data.path=DIR/dataset.npz.
 `:smoke` shrinks the model and runs one epoch."""
@@ -9,6 +9,7 @@ from experiments.configs import base
 def get_config(arg: str | None = None):
   c = base.recurrent_model(
       base.taxibj_data(base.get_base_config()), "convlstm")
-  c.optim.lr = 1e-4
+  c.optim.lr = 5e-4
   c.model.patch_size = 2
+  c.cites = "OpenSTL c74deb5 configs/taxibj/ConvLSTM.py"
   return base.variant(c, arg)

@@ -11,4 +11,5 @@ def get_config(arg: str | None = None):
       base.taxibj_data(base.get_base_config()), "mim")
   c.optim.lr = 1e-2
   c.model.patch_size = 2
+  c.cites = "OpenSTL c74deb5 configs/taxibj/MIM.py"
   return base.variant(c, arg)

@@ -11,4 +11,5 @@ def get_config(arg: str | None = None):
       base.taxibj_data(base.get_base_config()), "predrnn")
   c.optim.lr = 1e-4
   c.model.patch_size = 2
+  c.cites = "OpenSTL c74deb5 configs/taxibj/PredRNN.py"
   return base.variant(c, arg)

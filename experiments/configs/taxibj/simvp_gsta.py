@@ -12,4 +12,5 @@ def get_config(arg: str | None = None):
   c.optim.lr = 5e-4
   c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 32, 256, 2, 8
   c.model.drop_path = 0.1
+  c.cites = "OpenSTL c74deb5 configs/taxibj/simvp/SimVP_gSTA.py"
   return base.variant(c, arg)

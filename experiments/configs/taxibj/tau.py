@@ -1,4 +1,4 @@
-"""TAU on TaxiBJ, 4 -> 4 crowd flows: hid_S 32, hid_T 256, N_S 2, N_T 8, drop path 0.1, lr 1e-3,
+"""TAU on TaxiBJ, 4 -> 4 crowd flows: hid_S 32, hid_T 256, N_S 2, N_T 8, drop path 0.1, lr 5e-4,
 differential divergence alpha 0.1, tau 0.1 (OpenSTL configs/taxibj/TAU.py); batch 16, 50 epochs, cosine
 schedule after 5 warm-up epochs (base.taxibj_data). Needs the data file:
 experiments/download_taxibj.sh, then --config.data.path=DIR/dataset.npz.
@@ -9,8 +9,9 @@ from experiments.configs import base
 def get_config(arg: str | None = None):
   c = base.simvp_model(
       base.taxibj_data(base.get_base_config()), "tau")
-  c.optim.lr = 1e-3
+  c.optim.lr = 5e-4
   c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 32, 256, 2, 8
   c.model.drop_path = 0.1
   c.loss.terms.ddr, c.loss.ddr_tau = 0.1, 0.1
+  c.cites = "OpenSTL c74deb5 configs/taxibj/TAU.py"
   return base.variant(c, arg)

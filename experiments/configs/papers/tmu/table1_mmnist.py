@@ -47,6 +47,7 @@ def get_config(arg: str | None = None):
   c.optim.lr = 1e-3 if variant == "paper" else 3e-4
   c.train.reverse_input = variant == "code"
   c.eval.metrics = ("mse", "mae", "ssim_uint8", "psnr")
+  c.eval.clip_errors = True  # the authors' MSE reads clipped predictions
   base.tmu_transfer(c, pretrain_epochs=64, pretrain_train_size=10000)
   c.transfer.finetune_source = 1  # the 2-digit source
   # Table 1, per frame: ConvLSTM from scratch, TMU (train from scratch, no

@@ -1,0 +1,10 @@
+"""MIM paper, Moving MNIST: 55.7 MSE (Table 3, without MIM-S), under the paper's protocol
+(experiments/configs/papers/mim/__init__.py). `:adam_tf`, `:smoke`."""
+from experiments.configs import base
+from experiments.configs.papers import mim
+
+
+def get_config(arg: str | None = None):
+  c = mim.protocol(mim.moving_mnist(base.get_base_config()), arg)
+  c.model.mim_ablation = "no_mim_s"
+  return c

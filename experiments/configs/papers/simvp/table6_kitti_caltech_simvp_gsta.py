@@ -1,0 +1,14 @@
+"""SimVP paper, Table 6 (KITTI -> Caltech, 10 -> 1), gsta: the OpenSTL
+KITTI model (benchmarks.OPENSTL) trained for the paper's 50 epochs, scored
+with SSIM, PSNR and LPIPS (eval.lpips_weights: README, LPIPS). `:smoke`."""
+from experiments.configs import base, benchmarks
+
+
+def get_config(arg: str | None = None):
+  c = benchmarks.get("kitti_caltech", "simvp_gsta")
+  if "simvp_gsta" == "simvp_incepu":
+    c.model.name = "simvp_incepu"
+  c.train.epochs = 50
+  c.eval.metrics = ("mse", "mae", "ssim", "psnr", "lpips")
+  c.cites = "SimVP paper Sec. 5.5 (50 epochs); model: " + c.cites
+  return base.variant(c, arg)
