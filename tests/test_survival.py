@@ -356,3 +356,17 @@ def test_ctrl_c_is_one_line_and_the_run_resumes(tmp_path):
   last = [l for l in err.splitlines() if l.strip() and "\r" not in l][-1]
   assert last.startswith("interrupted: run the same command again"), err[-2000:]
   assert "Traceback" not in err
+
+
+def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_step():
+  """A Ctrl-C that lands in a callback whose exceptions Python ignores (JAX's
+  garbage-collection hook did, once) must still stop the run."""
+  from stjax.train.loop import _Preemption  # pylint: disable=import-outside-toplevel
+  with _Preemption() as preemption:
+    try:
+      signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+      pass  # swallowed, as "Exception ignored in: _xla_gc_callback"
+    with pytest.raises(KeyboardInterrupt):
+      preemption.check_interrupt()
+  assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

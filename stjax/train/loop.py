@@ -271,6 +271,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
           elif saving:
             ckpts.save(state, meta(step))
             writer.flush()
+          preemption.check_interrupt()
           stop = step == t.stop_after_step
           if step < total_steps and (preemption.reached(step) or stop):
             if not (saving or epoch_end):
@@ -284,6 +285,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
                     f"the same command again to resume.", flush=True)
             return {}
       ckpts.wait()
+      preemption.check_interrupt()
 
       best = None
       if config.eval.get("test_checkpoint", "best") == "best":
@@ -333,16 +335,31 @@ class _Preemption:
 
   def __init__(self):
     self.multi = jax.process_count() > 1
-    self.requested, self._previous = False, None
+    self.requested, self.interrupted = False, False
+    self._previous, self._previous_int = None, None
 
   def __enter__(self) -> "_Preemption":
-    if not self.multi and threading.current_thread() is threading.main_thread():
-      self._previous = signal.signal(signal.SIGTERM, self._on_signal)
+    if threading.current_thread() is threading.main_thread():
+      if not self.multi:
+        self._previous = signal.signal(signal.SIGTERM, self._on_signal)
+      self._previous_int = signal.signal(signal.SIGINT, self._on_interrupt)
     return self
 
   def _on_signal(self, signum, frame) -> None:
     del signum, frame
     self.requested = True
+
+  def _on_interrupt(self, signum, frame) -> None:
+    """Ctrl-C: raises KeyboardInterrupt as Python would, and remembers it,
+    because one that lands in a callback (JAX's garbage-collection hook) is
+    swallowed there; the loop raises it again at the next step."""
+    del signum, frame
+    self.interrupted = True
+    raise KeyboardInterrupt
+
+  def check_interrupt(self) -> None:
+    if self.interrupted:
+      raise KeyboardInterrupt
 
   def reached(self, step: int) -> bool:
     if self.multi:
@@ -352,6 +369,8 @@ class _Preemption:
   def __exit__(self, *exc) -> None:
     if self._previous is not None:
       signal.signal(signal.SIGTERM, self._previous)
+    if self._previous_int is not None:
+      signal.signal(signal.SIGINT, self._previous_int)
 
 
 def _epoch_line(epoch, epochs, step, epoch_terms, val) -> str:
