@@ -4,7 +4,7 @@ from __future__ import annotations
 import pathlib
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def _to_uint8(frames: np.ndarray) -> np.ndarray:
@@ -23,7 +23,6 @@ TITLE_HEIGHT = 18
 
 
 def _text(img: Image.Image, xy, text: str, fill="black") -> None:
-  from PIL import ImageDraw  # pylint: disable=import-outside-toplevel
   ImageDraw.Draw(img).text(xy, text, fill=fill)
 
 
@@ -111,7 +110,6 @@ def line_plot(path: str | pathlib.Path, curves: dict, *, title: str,
   """A PNG line chart of named curves (lists of numbers over frames 1..T),
   drawn with Pillow alone: axes with their ranges, one colour per curve, a
   legend. Enough to compare runs at a glance; the numbers are in the JSON."""
-  from PIL import ImageDraw  # pylint: disable=import-outside-toplevel
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   w, h = size
@@ -153,7 +151,6 @@ def line_plot(path: str | pathlib.Path, curves: dict, *, title: str,
 def bar_plot(path: str | pathlib.Path, values: dict, *, title: str,
              ylabel: str, size=(640, 360)) -> pathlib.Path:
   """A PNG bar chart of named values (e.g. transfer gates), Pillow only."""
-  from PIL import ImageDraw  # pylint: disable=import-outside-toplevel
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   w, h = size

@@ -51,7 +51,7 @@ def _gate_order(a, blocks=_IFOG_TO_IFGO):
   return np.concatenate([parts[i] for i in blocks], axis=-1)
 
 
-def _convlstm_layer(prefix, ref, path, in_ch):
+def _convlstm_layer(ref, path, in_ch):
   """(reference name, stjax path, transform) of one authors' ConvLSTM layer."""
   split_x = lambda w: _gate_order(torch_to_flax(w))[:, :, :in_ch]
   split_h = lambda w: _gate_order(torch_to_flax(w))[:, :, in_ch:]
@@ -68,10 +68,10 @@ def assignments(cfg, teacher: bool) -> list:
   for layer, n in enumerate(hidden):
     in_ch = k if layer == 0 else hidden[layer - 1]
     if teacher:
-      out += _convlstm_layer("", f"cell_list.{layer}", f"cells.{layer}", in_ch)
+      out += _convlstm_layer(f"cell_list.{layer}", f"cells.{layer}", in_ch)
       continue
     if layer > 0:
-      out += _convlstm_layer("", f"cell_list.{layer}", f"cells.{layer - 1}", in_ch)
+      out += _convlstm_layer(f"cell_list.{layer}", f"cells.{layer - 1}", in_ch)
       continue
     ref = "cell_list.0"
     out += [

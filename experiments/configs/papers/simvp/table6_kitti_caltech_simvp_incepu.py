@@ -1,14 +1,7 @@
-"""SimVP paper, Table 6 (KITTI -> Caltech, 10 -> 1), incepu: the OpenSTL
-KITTI model (benchmarks.OPENSTL) trained for the paper's 50 epochs, scored
-with SSIM, PSNR and LPIPS (eval.lpips_weights: README, LPIPS). `:smoke`."""
-from experiments.configs import base, benchmarks
+"""SimVP paper, Table 6 (KITTI -> Caltech), SimVP+IncepU: as the gSTA row
+(table6_kitti_caltech_simvp_gsta.py) with the IncepU translator. `:smoke`."""
+from experiments.configs.papers.simvp import table6_kitti_caltech_simvp_gsta
 
 
 def get_config(arg: str | None = None):
-  c = benchmarks.get("kitti_caltech", "simvp_gsta")
-  if "simvp_incepu" == "simvp_incepu":
-    c.model.name = "simvp_incepu"
-  c.train.epochs = 50
-  c.eval.metrics = ("mse", "mae", "ssim", "psnr", "lpips")
-  c.cites = "SimVP paper Sec. 5.5 (50 epochs); model: " + c.cites
-  return base.variant(c, arg)
+  return table6_kitti_caltech_simvp_gsta.get_config(arg, model="simvp_incepu")
