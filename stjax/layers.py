@@ -6,6 +6,8 @@ reproduce its outputs exactly.
 """
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -143,7 +145,8 @@ class Conv(nnx.Module):
     cpu = self.cpu_lowering
     if k == 1 and self.stride == 1 and self.groups == 1 and self.padding == 0:
       y = x @ w[0, 0]  # a 1x1 conv is a matmul; XLA CPU's conv path is 10x slower
-    elif cpu and self.groups > 1 and cin_g == 1 and cout == self.groups and self.stride == 1:
+    elif (cpu and self.groups > 1 and cin_g == 1 and cout == self.groups and self.stride == 1
+          and self.padding <= self.dilation * (k - 1)):
       y = _depthwise_shifted(x, w[:, :, 0, :], self.padding, self.dilation)
     elif (cpu and self.im2col_on_cpu and self.groups == 1 and self.stride == 1
           and self.dilation == 1):
@@ -180,8 +183,8 @@ def conv_sum(convs, inputs) -> jax.Array:
                      sum(biases) if biases else None)
 
 
-def _depthwise_shifted(x, w, padding, dilation):
-  """Depthwise conv as a sum of k*k shifted products (fuses into one loop)."""
+def _shifted_sum(x, w, padding, dilation):
+  """Depthwise correlation as a sum of k*k shifted products (one fused loop)."""
   k = w.shape[0]
   h, wd = x.shape[1], x.shape[2]
   out_h, out_w = h + 2 * padding - dilation * (k - 1), wd + 2 * padding - dilation * (k - 1)
@@ -193,6 +196,46 @@ def _depthwise_shifted(x, w, padding, dilation):
                 j * dilation:j * dilation + out_w, :] * w[i, j]
       y = term if y is None else y + term
   return y
+
+
+def _tap_products(x, dy, k, padding, dilation):
+  """(k, k, C): sum over batch and pixels of each shifted input times dy, one
+  tap per iteration of a scan. Written as k*k reductions in one program, XLA
+  CPU fused them into one loop over a transposed layout that ran 8x slower
+  (C=160, 5x5 on 8x32x32: 39 ms against 5 ms)."""
+  xp = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+
+  def tap(_, ij):
+    shifted = jax.lax.dynamic_slice(
+        xp, (0, ij // k * dilation, ij % k * dilation, 0), dy.shape)
+    return None, jnp.sum(shifted * dy, axis=(0, 1, 2), dtype=jnp.float32)
+
+  _, taps = jax.lax.scan(tap, None, jnp.arange(k * k))
+  return taps.reshape(k, k, -1)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _depthwise_shifted(x, w, padding, dilation):
+  """Depthwise stride-1 conv on CPU: shifted products forward, and a written
+  gradient (autodiff of the shifted sum ran 10-30x slower than the forward).
+  The input gradient is the same correlation of dy with the flipped kernel,
+  the kernel gradient one reduction per tap."""
+  return _shifted_sum(x, w, padding, dilation)
+
+
+def _depthwise_forward(x, w, padding, dilation):
+  return _shifted_sum(x, w, padding, dilation), (x, w)
+
+
+def _depthwise_backward(padding, dilation, residuals, dy):
+  x, w = residuals
+  k = w.shape[0]
+  dx = _shifted_sum(dy, w[::-1, ::-1], dilation * (k - 1) - padding, dilation)
+  dw = _tap_products(x, dy, k, padding, dilation)
+  return dx.astype(x.dtype), dw.astype(w.dtype)
+
+
+_depthwise_shifted.defvjp(_depthwise_forward, _depthwise_backward)
 
 
 def _im2col(x, w, padding):

@@ -33,6 +33,34 @@ def test_conv_lowerings_equal_the_plain_grouped_convolution(
   np.testing.assert_allclose(conv(x), ref, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("cin,cout,k,stride,dilation,groups,im2col", [
+    (6, 6, 5, 1, 1, 6, False),    # depthwise: its gradient is written by hand
+    (6, 6, 7, 1, 3, 6, False),    # dilated depthwise
+    (6, 6, 3, 1, 1, 6, False),
+    (8, 12, 3, 1, 1, 4, False),
+    (5, 7, 3, 2, 1, 1, False),
+    (5, 7, 5, 1, 1, 1, True),
+])
+def test_conv_lowerings_have_the_plain_convolutions_gradients(
+    cin, cout, k, stride, dilation, groups, im2col):
+  conv = layers.Conv(cin, cout, k, stride=stride, dilation=dilation,
+                     groups=groups, padding=None if stride == 1 else 1,
+                     im2col_on_cpu=im2col, rngs=nnx.Rngs(0))
+  x = jax.random.normal(jax.random.key(1), (2, 11, 13, cin))
+  probe = jax.random.normal(jax.random.key(2), conv(x).shape)
+
+  def loss(x, w, lowered):
+    y = conv.apply(x, w, None) if lowered else _reference_conv(
+        x, w, stride, conv.padding, dilation, groups)
+    return jnp.sum(jnp.sin(y) * probe)
+
+  w = conv.kernel[...]
+  got = jax.grad(loss, argnums=(0, 1))(x, w, True)
+  want = jax.grad(loss, argnums=(0, 1))(x, w, False)
+  for g, r in zip(got, want):
+    np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4)
+
+
 def test_pixel_shuffle_follows_torch_channel_order():
   x = np.arange(1 * 2 * 3 * 8, dtype=np.float32).reshape(1, 2, 3, 8)
   y = np.asarray(layers.pixel_shuffle(jnp.asarray(x), 2))
