@@ -14,6 +14,7 @@ setup(
         "stjax-benchmark=stjax.cli.benchmark:run",
         "stjax-transfer=stjax.cli.transfer:run",
         "stjax-predict=stjax.cli.predict:run",
+        "stjax-compare-openstl=stjax.cli.compare_openstl:run",
     ]},
     package_data={"stjax.data": ["assets/*.npz", "assets/*.md"]},
     python_requires=">=3.10",
@@ -25,7 +26,9 @@ setup(
         "chex>=0.1.90",
     ],
     extras_require={"test": ["pytest>=8", "scikit-image>=0.24",
-                              "h5netcdf>=1.3"],
+                              "h5netcdf>=1.3", "torch>=2.1"],
+                    # experiments.compare_openstl: the PyTorch reference side
+                    "compare": ["torch>=2.1"],
                     # TFDS video features need TensorFlow to decode (README)
                     "tfds": ["tensorflow-cpu>=2.16", "tensorflow-datasets>=4.9.5",
                              "importlib_resources"]},

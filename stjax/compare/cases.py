@@ -1,0 +1,67 @@
+"""The comparison cases: one stjax config and the same model in OpenSTL.
+
+Each case pairs an experiments/configs file (with overrides) with the
+keyword arguments of openstl_reference.build, at one batch size. Moving
+MNIST 10 -> 10, 64x64x1, float32. The "paper" cases are OpenSTL's Moving
+MNIST configs; the "small" ones shrink the widths so a 2-core CPU measures
+them in minutes.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+  name: str
+  config: str                      # under experiments/configs, e.g. "mmnist/tau"
+  overrides: tuple[str, ...]       # key=value, Python literals
+  reference: dict                  # keyword arguments of the reference builder
+  batch: int
+  # Parameters the reference creates and never uses (no gradient, no effect):
+  # the only difference in counts a comparison accepts.
+  unused_reference_params: int = 0
+
+
+_SMALL_SIMVP = ("model.hid_S=16", "model.hid_T=64", "model.N_S=2", "model.N_T=2")
+_SMALL_SIMVP_REF = dict(hid_S=16, hid_T=64, N_S=2, N_T=2)
+
+
+def _convlstm_unused(hidden: tuple[int, ...], filter_size: int = 5) -> int:
+  """OpenSTL's ConvLSTMCell builds conv_o (2n -> n, k x k) and conv_last
+  (2n -> n, 1 x 1) and never calls them."""
+  return sum(2 * n * n * filter_size ** 2 + 2 * n * n for n in hidden)
+
+
+def _cases() -> dict[str, Case]:
+  big4 = (128, 128, 128, 128)
+  out = [
+      Case("simvp_gsta_b1", "mmnist/simvp_gsta", (), dict(model="simvp"), 1),
+      Case("simvp_gsta_b4", "mmnist/simvp_gsta", (), dict(model="simvp"), 4),
+      Case("tau_b1", "mmnist/tau", (), dict(model="tau"), 1),
+      Case("convlstm_b1", "mmnist/convlstm", (), dict(model="convlstm", num_hidden=big4), 1,
+           _convlstm_unused(big4)),
+      Case("convlstm_b4", "mmnist/convlstm", (), dict(model="convlstm", num_hidden=big4), 4,
+           _convlstm_unused(big4)),
+      Case("predrnn_b1", "mmnist/predrnn", (), dict(model="predrnn", num_hidden=big4), 1),
+      Case("simvp_gsta_small_b8", "mmnist/simvp_gsta", _SMALL_SIMVP,
+           dict(model="simvp", **_SMALL_SIMVP_REF), 8),
+      Case("tau_small_b8", "mmnist/tau", _SMALL_SIMVP, dict(model="tau", **_SMALL_SIMVP_REF), 8),
+      Case("convlstm_small_b8", "mmnist/convlstm", ("model.num_hidden=(32,32)",),
+           dict(model="convlstm", num_hidden=(32, 32)), 8, _convlstm_unused((32, 32))),
+      Case("predrnn_small_b8", "mmnist/predrnn", ("model.num_hidden=(32,32)",),
+           dict(model="predrnn", num_hidden=(32, 32)), 8),
+  ]
+  # The GPU set (batch 16): the paper configs, MIM included.
+  for name, config, ref in (("simvp_gsta", "mmnist/simvp_gsta", dict(model="simvp")),
+                            ("tau", "mmnist/tau", dict(model="tau")),
+                            ("convlstm", "mmnist/convlstm", dict(model="convlstm", num_hidden=big4)),
+                            ("predrnn", "mmnist/predrnn", dict(model="predrnn", num_hidden=big4)),
+                            ("mim", "mmnist/mim", dict(model="mim", num_hidden=big4))):
+    out.append(Case(f"{name}_b16", config, (), ref, 16,
+                    _convlstm_unused(big4) if name == "convlstm" else 0))
+  return {c.name: c for c in out}
+
+
+CASES = _cases()
+CPU_CASES = tuple(n for n in CASES if not n.endswith("_b16"))
