@@ -228,8 +228,8 @@ def benchmark(config, batch_sizes, steps, count_flops=True):
         "peak_memory_kind": memory_kind,
         "params_m": round(p.params / 1e6, 3),
         "frozen_params_m": round(p.frozen_params / 1e6, 3),
-        "gflops_per_seq": None if flops is None else round(flops / 1e9, 2),
-        "gmacs_per_seq": None if flops is None else round(flops / 2e9, 2),
+        "gflops_per_seq": None if flops is None else float(f"{flops / 1e9:.4g}"),
+        "gmacs_per_seq": None if flops is None else float(f"{flops / 2e9:.4g}"),
         "train_mfu": None if mfu is None else round(mfu, 4),
     })
   return rows
