@@ -102,28 +102,29 @@ class Conv(nnx.Module):
 
   Parameters are `kernel` (kH, kW, C_in / groups, C_out) and `bias`, like
   nnx.Conv. The arithmetic is the same everywhere, the lowering is not:
-  XLA's CPU backend runs grouped convolutions very slowly (a 3x3 depthwise
-  gradient measured 20x slower than the same sum written as shifted
-  multiply-adds), so on CPU a depthwise conv is a sum of shifted products and
-  a grouped conv a dense conv with a block-diagonal kernel. GPUs and TPUs
-  get the plain grouped convolution. With `im2col_on_cpu` (the recurrent
-  cells' gate convolutions) a dense stride-1 conv runs on CPU as im2col +
-  matmul, which differentiates 4x faster inside lax.scan; SimVP's convs,
-  outside any loop, measured no faster that way. A 1x1 convolution is a
-  matmul on every backend. `cpu_lowering` (default: the backend is the
-  CPU) picks the CPU forms; it is fixed when the model is built
-  (set_cpu_lowering changes it for a whole model).
+  on the CPU, XLA's autodiff of convolutions leaves its fast paths, so there
+  (measured with `experiments.compare_openstl` and XLA's profiles, jax 0.10.2):
+  - a depthwise conv is a sum of shifted products with a written gradient
+    (_depthwise_shifted; XLA's grouped convolution ran 10x slower);
+  - a grouped conv is a dense conv with a block-diagonal kernel;
+  - a dense stride-1 conv has a written gradient of NHWC convolutions and,
+    on large maps, per-tap matmuls (_dense_conv; inside lax.scan autodiff's
+    gradient convolutions ran 35x slower);
+  - a 1x1 conv is a matmul with a written kernel gradient (_pointwise).
+  GPUs and TPUs get the plain convolutions (a 1x1 conv is a matmul there
+  too). `cpu_lowering` (default: the backend is the CPU) picks the CPU forms;
+  it is fixed when the model is built (set_cpu_lowering changes it for a
+  whole model).
   """
 
   def __init__(self, in_ch: int, out_ch: int, kernel: int, *, rngs: nnx.Rngs,
                stride: int = 1, padding: int | None = None, dilation: int = 1,
                groups: int = 1, use_bias: bool = True, init: str = "torch",
-               im2col_on_cpu: bool = False, cpu_lowering: bool | None = None):
+               cpu_lowering: bool | None = None):
     if in_ch % groups or out_ch % groups:
       raise ValueError(f"Conv channels {in_ch}->{out_ch} do not divide into "
                        f"{groups} groups.")
     self.stride, self.dilation, self.groups = stride, dilation, groups
-    self.im2col_on_cpu = im2col_on_cpu
     self.cpu_lowering = (cpu_lowering_default() if cpu_lowering is None
                          else bool(cpu_lowering))
     self.padding = kernel // 2 * dilation if padding is None else padding
@@ -144,12 +145,12 @@ class Conv(nnx.Module):
     k, _, cin_g, cout = w.shape
     cpu = self.cpu_lowering
     if k == 1 and self.stride == 1 and self.groups == 1 and self.padding == 0:
-      y = x @ w[0, 0]  # a 1x1 conv is a matmul; XLA CPU's conv path is 10x slower
+      y = _pointwise(x, w[0, 0]) if cpu else x @ w[0, 0]
     elif (cpu and self.groups > 1 and cin_g == 1 and cout == self.groups and self.stride == 1
           and self.padding <= self.dilation * (k - 1)):
       y = _depthwise_shifted(x, w[:, :, 0, :], self.padding, self.dilation)
-    elif (cpu and self.im2col_on_cpu and self.groups == 1 and self.stride == 1
-          and self.dilation == 1 and self.padding <= k - 1 and w.shape[0] == w.shape[1]):
+    elif (cpu and self.groups == 1 and self.stride == 1 and self.dilation == 1
+          and self.padding <= k - 1 and w.shape[0] == w.shape[1]):
       y = _dense_conv(x, w, self.padding)
     else:
       groups = self.groups
@@ -269,14 +270,65 @@ def _dense_conv_backward(padding, residuals, dy):
   k = w.shape[0]
   # dx: the correlation of dy with the flipped kernel, in and out swapped.
   dx = _plain_conv(dy, jnp.transpose(w[::-1, ::-1], (0, 1, 3, 2)), k - 1 - padding)
-  # dw[i, j, ci, co] = sum_{b,h,w} x_pad[b, h+i, w+j, ci] dy[b, h, w, co]: a
-  # convolution of x seen as (ci, H, W, b) with dy seen as an (H, W, b, co) kernel.
-  dw = _plain_conv(jnp.transpose(x, (3, 1, 2, 0)), jnp.transpose(dy, (1, 2, 0, 3)),
-                   padding)
-  return dx.astype(x.dtype), jnp.transpose(dw, (1, 2, 0, 3)).astype(w.dtype)
+  if dy.size // dy.shape[-1] >= _TAPWISE_MIN_PIXELS:
+    dw = _tapwise_kernel_gradient(x, dy, k, padding)
+  else:
+    # dw[i, j, ci, co] = sum_{b,h,w} x_pad[b, h+i, w+j, ci] dy[b, h, w, co]: a
+    # convolution of x seen as (ci, H, W, b) with dy as an (H, W, b, co) kernel.
+    dw = jnp.transpose(_plain_conv(jnp.transpose(x, (3, 1, 2, 0)),
+                                   jnp.transpose(dy, (1, 2, 0, 3)), padding),
+                       (1, 2, 0, 3))
+  return dx.astype(x.dtype), dw.astype(w.dtype)
+
+
+# From this many output pixels (batch x H x W) on, the kernel gradient is one
+# matmul per tap: SimVP's 3x3 64 -> 64 convolution on 40 64x64 frames took
+# 151 ms so against 271 ms as a convolution; the recurrent cells' small maps
+# (2,048 pixels) ran faster as the convolution (2.4 against 3.7 ms).
+_TAPWISE_MIN_PIXELS = 16384
+
+
+def _tapwise_kernel_gradient(x, dy, k, padding):
+  """dw[i, j] = x_pad shifted by (i, j), as (pixels, ci), transposed times
+  dy as (pixels, co): one dot per tap, in a scan (one tap's copy live)."""
+  xp = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+  rows = dy.reshape(-1, dy.shape[-1])
+
+  def tap(_, ij):
+    shifted = jax.lax.dynamic_slice(xp, (0, ij // k, ij % k, 0), x.shape)
+    return None, jax.lax.dot_general(
+        shifted.reshape(-1, x.shape[-1]), rows, (((0,), (0,)), ((), ())),
+        preferred_element_type=jnp.promote_types(dy.dtype, jnp.float32))
+
+  _, taps = jax.lax.scan(tap, None, jnp.arange(k * k))
+  return taps.reshape(k, k, x.shape[-1], dy.shape[-1])
 
 
 _dense_conv.defvjp(_dense_conv_forward, _dense_conv_backward)
+
+
+@jax.custom_vjp
+def _pointwise(x, w):
+  """A 1x1 convolution as a matmul (XLA CPU's convolution path ran 10x
+  slower), with the kernel gradient as one dot over all pixels. XLA CPU
+  differentiated x @ w by writing dy transposed, channel-major, in the fusion
+  that produced it: 50-65 ms per 512 x 1024 map in the gSTA blocks."""
+  return x @ w
+
+
+def _pointwise_forward(x, w):
+  return x @ w, (x, w)
+
+
+def _pointwise_backward(residuals, dy):
+  x, w = residuals
+  dw = jax.lax.dot_general(x.reshape(-1, x.shape[-1]), dy.reshape(-1, dy.shape[-1]),
+                           (((0,), (0,)), ((), ())),
+                           preferred_element_type=jnp.promote_types(dy.dtype, jnp.float32))
+  return (dy @ w.T).astype(x.dtype), dw.astype(w.dtype)
+
+
+_pointwise.defvjp(_pointwise_forward, _pointwise_backward)
 
 
 def _block_diagonal(w, groups):

@@ -14,39 +14,41 @@ def _reference_conv(x, w, stride, pad, dilation, groups):
       dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=groups)
 
 
-@pytest.mark.parametrize("cin,cout,k,stride,dilation,groups,im2col", [
-    (6, 6, 5, 1, 1, 6, False),    # depthwise -> shifted sums on CPU
-    (6, 6, 7, 1, 3, 6, False),    # dilated depthwise (the attention's 7x7, dil. 3)
-    (8, 12, 3, 1, 1, 4, False),   # grouped -> block-diagonal dense on CPU
-    (5, 7, 1, 1, 1, 1, False),    # 1x1 -> matmul
-    (5, 7, 3, 2, 1, 1, False),    # strided
-    (5, 7, 5, 1, 1, 1, True),     # dense -> im2col + matmul on CPU (the cells)
+@pytest.mark.parametrize("cin,cout,k,stride,dilation,groups", [
+    (6, 6, 5, 1, 1, 6),    # depthwise -> shifted sums on CPU
+    (6, 6, 7, 1, 3, 6),    # dilated depthwise (the attention's 7x7, dil. 3)
+    (8, 12, 3, 1, 1, 4),   # grouped -> block-diagonal dense on CPU
+    (5, 7, 1, 1, 1, 1),    # 1x1 -> matmul
+    (5, 7, 3, 2, 1, 1),    # strided
+    (5, 7, 5, 1, 1, 1),    # dense stride 1 -> the written gradient on CPU
 ])
 def test_conv_lowerings_equal_the_plain_grouped_convolution(
-    cin, cout, k, stride, dilation, groups, im2col):
+    cin, cout, k, stride, dilation, groups):
   conv = layers.Conv(cin, cout, k, stride=stride, dilation=dilation,
                      groups=groups, padding=None if stride == 1 else 1,
-                     im2col_on_cpu=im2col, rngs=nnx.Rngs(0))
+                     rngs=nnx.Rngs(0))
   x = jax.random.normal(jax.random.key(1), (2, 11, 13, cin))
   ref = _reference_conv(x, conv.kernel[...], stride, conv.padding, dilation,
                         groups) + conv.bias[...]
   np.testing.assert_allclose(conv(x), ref, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("cin,cout,k,stride,dilation,groups,im2col", [
-    (6, 6, 5, 1, 1, 6, False),    # depthwise: its gradient is written by hand
-    (6, 6, 7, 1, 3, 6, False),    # dilated depthwise
-    (6, 6, 3, 1, 1, 6, False),
-    (8, 12, 3, 1, 1, 4, False),
-    (5, 7, 3, 2, 1, 1, False),
-    (5, 7, 5, 1, 1, 1, True),
+@pytest.mark.parametrize("cin,cout,k,stride,dilation,groups,batch", [
+    (6, 6, 5, 1, 1, 6, 2),    # depthwise: its gradient is written by hand
+    (6, 6, 7, 1, 3, 6, 2),    # dilated depthwise
+    (6, 6, 3, 1, 1, 6, 2),
+    (8, 12, 3, 1, 1, 4, 2),
+    (5, 7, 1, 1, 1, 1, 2),    # 1x1: a matmul with a written kernel gradient
+    (5, 7, 3, 2, 1, 1, 2),
+    (5, 7, 5, 1, 1, 1, 2),    # dense: the kernel gradient as a convolution
+    (5, 7, 3, 1, 1, 1, 120),  # ... and as a matmul per tap (>= 16384 pixels)
 ])
 def test_conv_lowerings_have_the_plain_convolutions_gradients(
-    cin, cout, k, stride, dilation, groups, im2col):
+    cin, cout, k, stride, dilation, groups, batch):
   conv = layers.Conv(cin, cout, k, stride=stride, dilation=dilation,
                      groups=groups, padding=None if stride == 1 else 1,
-                     im2col_on_cpu=im2col, rngs=nnx.Rngs(0))
-  x = jax.random.normal(jax.random.key(1), (2, 11, 13, cin))
+                     rngs=nnx.Rngs(0))
+  x = jax.random.normal(jax.random.key(1), (batch, 11, 13, cin))
   probe = jax.random.normal(jax.random.key(2), conv(x).shape)
 
   def loss(x, w, lowered):

@@ -38,7 +38,7 @@ class GateConv(nnx.Module):
                spatial: tuple[int, int], layer_norm: bool, rngs: nnx.Rngs,
                init: str = "torch", use_bias: bool = False):
     self.conv = layers.Conv(in_ch, out_ch, kernel, use_bias=use_bias, init=init,
-                            im2col_on_cpu=True, rngs=rngs)
+                            rngs=rngs)
     self.norm = LayerNorm((*spatial, out_ch)) if layer_norm else None
 
   def __call__(self, x: jax.Array) -> jax.Array:

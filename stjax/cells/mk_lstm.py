@@ -33,7 +33,7 @@ class MKLSTMCell(nnx.Module):
                             for k in self.kernel_sizes])
     self.conv_h = nnx.List([GateConv(hidden, 4 * hidden, k, **kw)
                             for k in self.kernel_sizes])
-    self.conv_co = nnx.List([layers.Conv(hidden, hidden, k, im2col_on_cpu=True,
+    self.conv_co = nnx.List([layers.Conv(hidden, hidden, k,
                                          rngs=rngs)
                              for k in self.kernel_sizes])
     self.conv_out = layers.Conv(len(self.kernel_sizes) * hidden, hidden, 1,
