@@ -35,6 +35,7 @@ LAYERS = (
     ("stjax.train",),
     ("stjax.interop",),
     ("stjax.predict",),
+    ("stjax.compare",),
     ("stjax.cli",),
 )
 

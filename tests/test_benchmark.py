@@ -2,7 +2,7 @@
 import pytest
 
 from stjax.cli import benchmark
-from stjax.compare.jax_worker import load_config
+from stjax.cli.compare_worker import load_config
 
 
 def test_peak_flops_reads_the_device_kind_longest_name_first():

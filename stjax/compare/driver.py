@@ -125,7 +125,7 @@ def compare(case: Case, *, reference_python: str = sys.executable,
   os.makedirs(log_dir, exist_ok=True)
   env_j = dict(os.environ)
   env_j["PYTHONPATH"] = os.pathsep.join(x for x in [REPO, env_j.get("PYTHONPATH", "")] if x)
-  argv_j = [sys.executable, "-m", "stjax.compare.jax_worker", "--config", case.config,
+  argv_j = [sys.executable, "-m", "stjax.cli.compare_worker", "--config", case.config,
             "--batch", str(case.batch)] + [f"--set={o}" for o in case.overrides]
   if compilation_cache:
     argv_j.append("--compilation_cache")

@@ -1,8 +1,8 @@
-"""stjax's side of a comparison: a config's train step and prediction, built
-and compiled by the benchmark's `prepare` (stjax.cli.benchmark), served to
-the driver (protocol.py).
+"""stjax's side of `experiments.compare_openstl`: a config's train step and
+prediction, built and compiled by the benchmark's `prepare`
+(stjax.cli.benchmark), served to the driver (stjax.compare.protocol).
 
-  python -m stjax.compare.jax_worker --config=mmnist/convlstm --batch=8 \
+  python -m stjax.cli.compare_worker --config=mmnist/convlstm --batch=8 \
       [--set=model.num_hidden=(32,32) ...] [--warmup=2]
 """
 from __future__ import annotations
