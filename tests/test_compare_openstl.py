@@ -77,3 +77,16 @@ def test_the_command_refuses_a_missing_openstl_checkout(tmp_path):
                        capture_output=True, text=True, cwd=driver.REPO, check=False)
   assert out.returncode == 2
   assert out.stderr.strip().splitlines()[-1].startswith("error: --openstl=")
+
+
+def test_the_worker_protocol_runs_untimed_steps_before_the_timed_ones(monkeypatch, capsys):
+  import io
+  from stjax.compare import protocol
+  calls = {"train": 0, "infer": 0}
+  monkeypatch.setattr(sys, "stdin", io.StringIO("train 2 3\ninfer 1\nfly 2\nquit\n"))
+  protocol.serve(lambda: calls.__setitem__("train", calls["train"] + 1),
+                 lambda: calls.__setitem__("infer", calls["infer"] + 1), 1, side="x")
+  replies = [json.loads(l[3:]) for l in capsys.readouterr().out.splitlines()]
+  assert [r["event"] for r in replies] == ["ready", "train", "infer", "error", "bye"]
+  assert len(replies[1]["step_s"]) == 2 and len(replies[2]["step_s"]) == 1
+  assert calls == {"train": 1 + 3 + 2, "infer": 1 + 1}  # warm-up, untimed, timed

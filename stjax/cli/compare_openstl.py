@@ -34,6 +34,7 @@ _TARGET = flags.DEFINE_float("target_s", 8.0, "Seconds the slower side runs per 
 _QUIET = flags.DEFINE_float("quiet_cores", 0.3, "Other processes' load above which a "
                             "measurement is redone.")
 _MAX_WAIT = flags.DEFINE_float("max_wait_s", 300.0, "Longest wait for a quiet machine.")
+_PRIME = flags.DEFINE_integer("prime_steps", 1, "Untimed steps before each measurement.")
 _PYTHON = flags.DEFINE_string("torch_python", sys.executable, "The Python that has torch.")
 _PYTHONPATH = flags.DEFINE_string("torch_pythonpath", "", "Extra PYTHONPATH for the "
                                   "reference (e.g. stand-ins for timm/lightning).")
@@ -76,6 +77,7 @@ def _compare() -> int:
         reference_kwargs={"ref": os.path.abspath(_OPENSTL.value)},
         reference_pythonpath=_PYTHONPATH.value, rounds=_ROUNDS.value,
         target_s=_TARGET.value, quiet_cores=_QUIET.value, max_wait_s=_MAX_WAIT.value,
+        prime_steps=_PRIME.value,
         torch_compile=_COMPILE.value, compilation_cache=_CACHE.value, log_dir=log_dir,
         echo=lambda s: print(s, flush=True))
     results.append(r)

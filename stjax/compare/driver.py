@@ -6,7 +6,11 @@ models have the same number of parameters (less those the reference creates
 and never uses). Each round times stjax train, reference train, stjax
 infer, reference infer, with the same number of steps on both sides (sized so
 the slower takes about `target_s`); the side not measured waits on its
-stdin. Before a measurement it waits until the rest of the machine uses
+stdin. Each measurement starts with `prime_steps` untimed steps of the side
+measured: after the other side has run, stjax's first step measured up to
+1.6x its steady time (SimVP-gSTA, batch 4: 4.3 s, then 2.7 s), which the
+few steps of a large case would otherwise average in. Before a measurement
+it waits until the rest of the machine uses
 under `quiet_cores`; a measurement during which other processes used more
 (/proc/stat busy time less the worker's own CPU time) is redone. Ratios are
 stjax seq/s over reference seq/s per round; the result carries their
@@ -119,7 +123,8 @@ def compare(case: Case, *, reference_python: str = sys.executable,
             reference_builder: str = "openstl_reference.py:build",
             reference_kwargs: dict | None = None, reference_pythonpath: str = "",
             rounds: int = 3, target_s: float = 8.0, quiet_cores: float = 0.3,
-            max_wait_s: float = 300.0, quiet_window_s: float = 1.0, max_redo: int = 6, torch_compile: bool = False,
+            max_wait_s: float = 300.0, quiet_window_s: float = 1.0, max_redo: int = 6,
+            prime_steps: int = 1, torch_compile: bool = False,
             compilation_cache: bool = False, log_dir: str, echo=print) -> dict:
   """Runs one case; returns its result (see the module docstring)."""
   os.makedirs(log_dir, exist_ok=True)
@@ -172,7 +177,7 @@ def compare(case: Case, *, reference_python: str = sys.executable,
           while True:
             waited, before = wait_quiet(quiet_cores, max_wait_s, quiet_window_s)
             b0, t0 = busy_seconds(), time.perf_counter()
-            res = w.ask(f"{mode} {n[mode]}")
+            res = w.ask(f"{mode} {n[mode]} {prime_steps}")
             wall = time.perf_counter() - t0
             foreign = (None if b0 is None else
                        max(0.0, (busy_seconds() - b0 - res["cpu_secs"]) / wall))
@@ -212,7 +217,8 @@ def compare(case: Case, *, reference_python: str = sys.executable,
       peak_rss_mib_stjax=peaks[0], peak_rss_mib_reference=peaks[1],
       stjax_version=ready_j["version"], reference_version=ready_t["version"],
       reference_threads=ready_t["threads"], device=ready_j["device"],
-      cpu_count=ready_j["cpu_count"], quiet_cores=quiet_cores)
+      cpu_count=ready_j["cpu_count"], quiet_cores=quiet_cores,
+      prime_steps=prime_steps)
   echo(f"[{case.name}] median ratio train x{result['median_ratio_train']:.2f}, "
        f"infer x{result['median_ratio_infer']:.2f}; peak RSS stjax "
        f"{peaks[0] or 0:.0f} MiB, reference {peaks[1] or 0:.0f} MiB")

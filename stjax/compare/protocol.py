@@ -1,8 +1,9 @@
 """The workers' side of the driver's line protocol (standard library only).
 
-The driver writes "train N", "infer N" or "quit" on a worker's stdin; the
-worker answers one line "@@ {json}" on stdout (anything else it prints is
-log). Each step is timed on its own, to the end of its computation.
+The driver writes "train N [P]", "infer N [P]" or "quit" on a worker's
+stdin: P untimed steps (default 0), then N timed ones. The worker answers one
+line "@@ {json}" on stdout (anything else it prints is log). Each step is
+timed on its own, to the end of its computation.
 """
 import json
 import os
@@ -60,11 +61,13 @@ def serve(train_step, infer_step, warmup: int, **ready) -> None:
       continue
     if cmd[0] == "quit":
       break
-    if cmd[0] not in ("train", "infer") or len(cmd) != 2:
+    if cmd[0] not in ("train", "infer") or len(cmd) not in (2, 3):
       reply(event="error", message=f"unknown command {line.strip()!r}")
       continue
+    step = train_step if cmd[0] == "train" else infer_step
     c0 = cpu_seconds()
-    times = timed(train_step if cmd[0] == "train" else infer_step, int(cmd[1]))
+    timed(step, int(cmd[2]) if len(cmd) == 3 else 0)
+    times = timed(step, int(cmd[1]))
     reply(event=cmd[0], n=int(cmd[1]), secs=sum(times), step_s=times,
           cpu_secs=cpu_seconds() - c0, rss_mib=rss_mib())
   reply(event="bye", peak_rss_mib=peak_rss_mib())
