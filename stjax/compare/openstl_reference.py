@@ -27,7 +27,8 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
           N_S: int = 4, N_T: int = 8, num_hidden=(128, 128, 128, 128),
           filter_size: int = 5, patch_size: int = 4, frames=(10, 10),
           shape=(1, 64, 64), lr: float | None = None,
-          device: str = "cpu") -> Reference:
+          device: str | None = None) -> Reference:
+  """`device` None: CUDA where torch sees a GPU, else the CPU."""
   sys.path.insert(0, ref)
   import numpy as np  # pylint: disable=import-outside-toplevel
   import torch  # pylint: disable=import-outside-toplevel
@@ -36,6 +37,7 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
   from openstl.utils import reshape_patch, reshape_patch_back, schedule_sampling  # pylint: disable=import-outside-toplevel
 
   np.random.seed(0)
+  device = device or ("cuda" if torch.cuda.is_available() else "cpu")
   t_in, t_out = frames
   c, h, w = shape
   recurrent = model in ("convlstm", "predrnn", "mim")
