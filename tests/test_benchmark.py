@@ -1,7 +1,7 @@
 """The benchmark command's measurements: what it counts, on a tiny config."""
 import pytest
 
-from stjax.cli import benchmark
+from stjax.train import benchmark
 from stjax.cli.compare_worker import load_config
 
 

@@ -5,7 +5,7 @@
       [--torch_python=PY] [--torch_pythonpath=DIRS] [--torch_compile] \
       [--out=results.jsonl] [--table]
 
-Runs stjax's own benchmark preparation (stjax.cli.benchmark.prepare) and
+Runs stjax's own benchmark preparation (stjax.train.benchmark.prepare) and
 OpenSTL's model and training step (stjax/compare/openstl_reference.py) on
 identical configs (stjax.compare.cases), one side at a time, refusing
 measurements disturbed by other load, checking equal parameter counts, and

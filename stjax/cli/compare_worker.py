@@ -1,6 +1,6 @@
 """stjax's side of `experiments.compare_openstl`: a config's train step and
 prediction, built and compiled by the benchmark's `prepare`
-(stjax.cli.benchmark), served to the driver (stjax.compare.protocol).
+(stjax.train.benchmark), served to the driver (stjax.compare.protocol).
 
   python -m stjax.cli.compare_worker --config=mmnist/convlstm --batch=8 \
       [--set=model.num_hidden=(32,32) ...] [--warmup=2]
@@ -44,7 +44,7 @@ def main(argv=None) -> None:
 
   import jax  # pylint: disable=import-outside-toplevel
   from stjax import cli  # pylint: disable=import-outside-toplevel
-  from stjax.cli.benchmark import prepare  # pylint: disable=import-outside-toplevel
+  from stjax.train.benchmark import prepare  # pylint: disable=import-outside-toplevel
   from stjax.compare import protocol  # pylint: disable=import-outside-toplevel
 
   if a.compilation_cache:
