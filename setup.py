@@ -28,7 +28,10 @@ setup(
     extras_require={"test": ["pytest>=8", "scikit-image>=0.24",
                               "h5netcdf>=1.3", "torch>=2.1"],
                     # experiments.compare_openstl: the PyTorch reference side
-                    "compare": ["torch>=2.1"],
+                    # and what OpenSTL's model package imports (README)
+                    "compare": ["torch>=2.1", "opencv-python-headless",
+                                "matplotlib", "imageio", "fvcore", "einops",
+                                "PyWavelets", "scipy", "timm"],
                     # TFDS video features need TensorFlow to decode (README)
                     "tfds": ["tensorflow-cpu>=2.16", "tensorflow-datasets>=4.9.5",
                              "importlib_resources"]},
