@@ -12,7 +12,7 @@ import jax
 # Importing stjax.data and stjax.models registers the built-in names.
 from stjax.data import DATASETS
 from stjax.errors import ConfigError
-from stjax.models import MODELS
+from stjax.models import family
 
 
 def _require(ok: bool, message: str) -> None:
@@ -24,12 +24,21 @@ def validate(config) -> None:
   """Raises ConfigError naming the first value no run can use."""
   d, m, t, e = config.data, config.model, config.train, config.eval
   DATASETS.get(d.name)
-  MODELS.get(m.name)
-  if "num_hidden" in m:  # a recurrent family: its rollout needs sampling
+  if family(m.name) == "recurrent":  # its rollout needs scheduled sampling
     _require("sampling" in config,
              f"model.name={m.name!r} is recurrent; build its config with "
-             f"base.recurrent_model(c, {m.name!r}) so it has a sampling "
-             f"section.")
+             f"base.model(c, {m.name!r}) so it has a sampling section.")
+  else:
+    _require("sampling" not in config,
+             f"model.name={m.name!r} is a parallel model, which has no "
+             f"scheduled sampling; remove the config's sampling section.")
+  _require(e.get("test_checkpoint", "best") in ("best", "last"),
+           f"eval.test_checkpoint={e.get('test_checkpoint')!r}; choose 'best' "
+           f"(lowest validation mse) or 'last'.")
+  _require(not e.get("all_steps", False) or family(m.name) == "recurrent",
+           f"eval.all_steps scores the reconstructions of the observed "
+           f"frames, which only recurrent models make; {m.name} predicts the "
+           f"future frames only.")
   _require(d.pre_seq_length > 0 and d.aft_seq_length > 0,
            "data.pre_seq_length and data.aft_seq_length must be positive.")
   _require(t.epochs > 0, f"train.epochs={t.epochs} must be positive.")

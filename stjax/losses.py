@@ -109,8 +109,22 @@ def _reported(name: str, who: str):
   return make
 
 
+DDR_TAU, DDR_EPS = 0.1, 1e-12  # the reference's temperature and log guard
+
+
+def add_ddr(loss_cfg, alpha: float = 0.1, tau: float = DDR_TAU,
+            eps: float = DDR_EPS):
+  """Adds TAU's differential divergence to a config's loss section: the term's
+  weight and its constants (TAU's defaults; any model can train with it)."""
+  loss_cfg.terms.ddr = float(alpha)
+  loss_cfg.ddr_tau = float(tau)   # the softmax temperature
+  loss_cfg.ddr_eps = float(eps)   # the log guard
+  return loss_cfg
+
+
 def _make_ddr(loss_cfg):
-  tau, eps = loss_cfg.ddr_tau, loss_cfg.get("ddr_eps", 1e-12)
+  tau = loss_cfg.get("ddr_tau", DDR_TAU)
+  eps = loss_cfg.get("ddr_eps", DDR_EPS)
   if not tau > 0:
     raise ConfigError(f"loss.ddr_tau={tau} must be positive (a softmax "
                       f"temperature).")

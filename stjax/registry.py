@@ -14,6 +14,7 @@ The built-in entries register themselves when their package is imported
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Iterator
 
 from stjax.errors import ConfigError
@@ -25,16 +26,26 @@ class Registry:
   def __init__(self, kind: str, config_key: str):
     self.kind, self.config_key = kind, config_key
     self._entries: dict[str, Any] = {}
+    self._modules: dict[str, str] = {}
 
-  def register(self, name: str, entry: Any = None, *, replace: bool = False):
-    """Registers `entry` under `name`; without `entry`, a decorator."""
+  def register(self, name: str, entry: Any = None, *, replace: bool = False,
+               module: str | None = None):
+    """Registers `entry` under `name`; without `entry`, a decorator.
+    `module` is the registering module's name (default: the caller's)."""
+    module = module or sys._getframe(1).f_globals.get("__name__", "")  # pylint: disable=protected-access
+
     def add(obj):
       if name in self._entries and not replace:
         raise ValueError(f"A {self.kind} named {name!r} is already registered; "
                          f"choose another name or pass replace=True.")
       self._entries[name] = obj
+      self._modules[name] = module
       return obj
     return add if entry is None else add(entry)
+
+  def module_of(self, name: str) -> str:
+    """The module that registered `name` ("" for an unknown name)."""
+    return self._modules.get(name, "")
 
   def get(self, name: str) -> Any:
     if name not in self._entries:
@@ -55,7 +66,7 @@ class Registry:
     return len(self._entries)
 
 
-# build(model_cfg, *, in_shape, out_frames, rngs, pretrained) -> nnx.Module
+# stjax.models.entry.ModelEntry: build, family, config defaults, smoke
 MODELS = Registry("model", "model.name")
 # stjax.data.dataset.DatasetEntry: frame_shape(data_cfg) and load(data_cfg)
 DATASETS = Registry("dataset", "data.name")

@@ -18,7 +18,7 @@ from stjax import layers
 from stjax.data.dataset import DatasetEntry, Datasets
 from stjax.errors import ConfigError
 from stjax.metrics import Metric, MetricSpec
-from stjax.models import build_model
+from stjax.models import build_model, register_model
 from stjax.registry import DATASETS, LOSS_TERMS, METRICS, MODELS
 from stjax.train.loop import train_and_evaluate
 
@@ -28,6 +28,7 @@ LAYERS = (
     ("stjax.errors",),
     ("stjax.registry",),
     ("stjax.lpips",),
+    ("stjax.ops",),
     ("stjax.layers", "stjax.losses", "stjax.metrics", "stjax.viz"),
     ("stjax.cells",),
     ("stjax.models", "stjax.data"),
@@ -135,7 +136,7 @@ class _Frames:
 
 
 def _register_toys():
-  @MODELS.register("toy_model", replace=True)
+  @register_model("toy_model", family="parallel", replace=True)
   def build(cfg, *, in_shape, out_frames, seed=0, pretrained=None):
     del in_shape, pretrained
     assert cfg.name == "toy_model"
@@ -157,6 +158,7 @@ def _register_toys():
       replace=True)
 
 
+@pytest.mark.slow
 def test_a_new_model_dataset_metric_and_loss_term_train_through_the_registries(tmp_path):
   _register_toys()
   c = tiny_config()  # the shared sections; the toy replaces model and data

@@ -1,14 +1,17 @@
 """Shared defaults: every knob of a run, so an override can't misspell one.
 
 Each experiments/configs/<dataset>/<model>.py starts from `get_base_config()`,
-adds its model family's section (`simvp_model`, `recurrent_model` or
-`mslstm_model`) and sets
-what its paper's table says. A family's config holds only the knobs its models
-read, so a key meant for another family is refused as a typo.
+adds its model with `model(c, name)` (the defaults its registration in
+stjax.models gives) and sets what its paper's table says. A config holds only
+the knobs its model reads, so a key meant for another model is refused as a
+typo.
 """
 from __future__ import annotations
 
 import ml_collections
+
+from stjax import models
+from stjax.models import configure
 
 
 def get_base_config() -> ml_collections.ConfigDict:
@@ -36,15 +39,14 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.data.num_threads = 4
 
   c.model = ml_collections.ConfigDict()
-  c.model.name = ""  # set by simvp_model / recurrent_model
+  c.model.name = ""  # set, with the model's defaults, by model(c, name)
 
   c.loss = ml_collections.ConfigDict()
   # The objective: registered terms (stjax.losses) and their weights. mse:
-  # the frame MSE; ddr: TAU's differential divergence (alpha); decouple:
+  # the frame MSE; ddr: TAU's differential divergence (alpha, with its
+  # ddr_tau and ddr_eps: stjax.losses.add_ddr); decouple:
   # PredRNN-V2's memory decoupling (beta); distill: TMU's distillation (beta).
   c.loss.terms = ml_collections.ConfigDict({"mse": 1.0})
-  c.loss.ddr_tau = 0.1      # the DDR softmax temperature
-  c.loss.ddr_eps = 1e-12    # its log guard, as the reference
   # How mse and mae reduce: "mean" over every element (OpenSTL), or
   # "frame_sum", each frame's sum averaged over frames and batch (MS-LSTM code).
   c.loss.reduction = "mean"
@@ -137,68 +139,12 @@ def file_data(c, name: str, path: str, pre: int, aft: int, test_aft: int = 0):
   return c
 
 
-def simvp_model(c: ml_collections.ConfigDict, name: str) -> ml_collections.ConfigDict:
-  """SimVP / TAU at the OpenSTL Moving MNIST setting."""
-  c.model.name = name
-  c.model.hid_S = 64
-  c.model.hid_T = 512
-  c.model.N_S = 4
-  c.model.N_T = 8
-  c.model.spatio_kernel_enc = 3
-  c.model.spatio_kernel_dec = 3
-  c.model.mlp_ratio = 8.0
-  c.model.drop_path = 0.0
-  # False turns every drop-path module off, including the 0.01 the reference
-  # keeps at drop_path 0 (README: Drop path); True trains as the reference.
-  c.model.stochastic_depth = True
-  return c
-
-
-def copy_last_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """The Copying baseline (stjax/models/copying.py): nothing to train, so one
-  epoch that only evaluates it."""
-  c.model.name = "copy_last"
-  c.train.epochs = 1
-  c.optim.schedule = "constant"
-  return c
-
-
-def recurrent_model(c: ml_collections.ConfigDict, name: str) -> ml_collections.ConfigDict:
-  """A recurrent model at the OpenSTL Moving MNIST setting: 4 layers of 128,
-  filter 5, patch 4, lr 5e-4, scheduled sampling from 1.0 by 2e-5 per
-  iteration until 50000 (reverse sampling fields used when switched on)."""
-  _recurrent_common(c, name, num_hidden=(128, 128, 128, 128), patch_size=4)
-  if name == "predrnnv2":
-    c.loss.terms.decouple = 0.1  # the reference's decouple_beta
-  if name in ("mim", "tmu"):  # TMU: for a MIM backbone
-    # OpenSTL cuts the gradient along MIM-S between steps (its tables were
-    # trained so); the MIM authors' code keeps it (False).
-    c.model.stop_mim_s_gradient = True
-  c.model.filter_size = 5
-  c.model.legacy_openstl = False  # equations of OpenSTL's released weights (README)
-  c.model.init_from = ""  # a finished run's workdir: start from its parameters
-  c.optim.lr = 5e-4
-  return c
-
-
-def tmu_model(c: ml_collections.ConfigDict, backbone: str, sources=(),
-              variant: str = "paper") -> ml_collections.ConfigDict:
-  """TMU transfer (Yao et al. 2020): a `backbone` target (convlstm, predrnn or
-  mim) at the OpenSTL setting, distilling the memories of the frozen models
-  trained in the `sources` workdirs. `variant` reads TMU as the paper
-  ("paper": Eq. 6's objective, frame errors and distillation both summed,
-  beta 0.1) or as its authors' code ("code": the distillation computed and
-  not added; stjax/models/tmu.py has the table)."""
-  recurrent_model(c, "tmu")
-  c.model.backbone = backbone
-  c.model.sources = tuple(sources)
-  c.model.untrained_sources = 0  # frozen, freshly initialised sources
-  c.model.tmu_variant = variant
-  c.model.tmu_distill = ""       # "" = the variant's form; "eq6", "code", "mean"
-  c.model.gate_bias = False      # ConvLSTM backbone: one bias per gate (TMU code)
-  c.loss.terms.distill = 0.1     # beta; the code variant adds nothing
-  c.loss.reduction = "sequence_sum" if variant == "paper" else "mean"
-  return c
+def model(c: ml_collections.ConfigDict, name: str, **options) -> ml_collections.ConfigDict:
+  """The model `name` with the defaults its registration gives (stjax.models:
+  its section, the loss terms and sampling it trains with), e.g.
+  model(c, "tau"), model(c, "mslstm", cell="mklstm", pyramid=True),
+  model(c, "tmu", backbone="predrnn", sources=(...), variant="paper")."""
+  return configure(c, name, **options)
 
 
 def tmu_transfer(c: ml_collections.ConfigDict, *, pretrain_epochs: int,
@@ -215,53 +161,6 @@ def tmu_transfer(c: ml_collections.ConfigDict, *, pretrain_epochs: int,
   c.transfer.target_fraction = 1.0
   c.transfer.runs = ("scratch", "finetune", "tmu", "tmu_untrained")
   return c
-
-
-def mslstm_model(c: ml_collections.ConfigDict, cell: str,
-                 pyramid: bool) -> ml_collections.ConfigDict:
-  """The MS-LSTM model of the paper's Table 3: 6 layers of 32 at the full
-  64x64 resolution (patch 1), kernels 3 (ConvLSTM) or 3 and 5 (MK-LSTM),
-  with the authors' optimiser (Adam at a constant 3e-4, batch 4) and the
-  rest of the OpenSTL recipe: per-pixel MSE, OpenSTL's scheduled sampling, 20
-  epochs (the authors' code's Moving MNIST default; the paper trains 40). The
-  paper's own protocol is experiments/configs/papers/mslstm.
-
-  Batch: the authors' code fixes the global batch at 4 and divides it over
-  its GPUs, which on one device is the paper's "batch 4 per device"; on N
-  devices pass --config.train.batch_size=4N to keep 4 per device. Scheduled
-  sampling follows OpenSTL's linear schedule, as for the other recurrent
-  models.
-  """
-  _recurrent_common(c, "mslstm", num_hidden=(32,) * 6, patch_size=1)
-  c.model.cell = cell            # "convlstm" or "mklstm"
-  c.model.kernel_sizes = (3,) if cell == "convlstm" else (3, 5)
-  c.model.pyramid = pyramid      # 1, 1/2, 1/4, 1/4, 1/2, 1 scales, else all 1
-  c.optim.lr = 3e-4
-  c.optim.schedule = "constant"
-  c.train.epochs = 20
-  c.train.batch_size = c.eval.batch_size = 4
-  return c
-
-
-def _recurrent_common(c, name, *, num_hidden, patch_size):
-  c.model.name = name
-  c.model.num_hidden = num_hidden
-  c.model.patch_size = patch_size
-  c.model.layer_norm = False
-  c.model.remat = False           # recompute each step's gates in the backward pass
-
-  c.sampling = ml_collections.ConfigDict()
-  c.sampling.scheduled_sampling = True
-  # "openstl": eta from start_value by changing_rate per step until stop_iter;
-  # "linear_over_run": from start_value to 0 over the whole run (MS-LSTM code).
-  c.sampling.schedule = "openstl"
-  c.sampling.sampling_start_value = 1.0
-  c.sampling.sampling_changing_rate = 2e-5
-  c.sampling.sampling_stop_iter = 50000
-  c.sampling.reverse_scheduled_sampling = False
-  c.sampling.r_sampling_step_1 = 25000
-  c.sampling.r_sampling_step_2 = 50000
-  c.sampling.r_exp_alpha = 5000.0
 
 
 VARIANTS = ("smoke",)
@@ -281,15 +180,8 @@ def variant(c: ml_collections.ConfigDict, arg: str | None) -> ml_collections.Con
 
 def shrink_for_smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """The same model family and data, small enough to run end to end on a CPU
-  in well under two minutes (train, evaluate, checkpoint, pictures)."""
-  if "hid_S" in c.model:
-    c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 8, 32, 4, 2
-  elif "pyramid" in c.model:  # keep a pyramid: 4 layers, scales 1, 1/2, 1/2, 1
-    size = c.data.get("image_size", 32)  # TaxiBJ: 32
-    c.model.num_hidden = (8,) * 4
-    c.model.patch_size = next(p for p in (4, 2, 1) if size % (2 * p) == 0)
-  else:
-    c.model.num_hidden = (16, 16)
+  in well under two minutes (train, evaluate, checkpoint, pictures). The
+  model's registration says how its section shrinks."""
   if c.data.name == "mmnist":
     c.data.train_size, c.data.val_size, c.data.test_size = 64, 16, 16
     c.data.num_sequences = 80  # the "msrnn" fixed set: 56 train, 24 test
@@ -300,4 +192,5 @@ def shrink_for_smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.train.batch_size = 8
   c.train.log_every_steps, c.train.ckpt_every_steps = 2, 0
   c.eval.batch_size = 8
+  models.shrink_for_smoke(c)
   return c

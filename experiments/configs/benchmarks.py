@@ -174,14 +174,12 @@ def get(dataset: str, model: str, arg: str | None = None):
   c.cites = f"OpenSTL c74deb5 configs/{source}"
   if model in ("simvp_gsta", "tau"):
     hid_s, hid_t, n_s, n_t, lr, drop_path, schedule = values
-    base.simvp_model(c, model)
+    base.model(c, model)
     c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = hid_s, hid_t, n_s, n_t
     c.model.drop_path = drop_path
-    if model == "tau":
-      c.loss.terms.ddr, c.loss.ddr_tau = 0.1, 0.1
   else:
     patch, lr, schedule = values
-    base.recurrent_model(c, model)
+    base.model(c, model)
     c.model.patch_size = patch
     if (dataset, model) in REMAT:
       c.model.remat = True

@@ -7,11 +7,10 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from stjax.registry import MODELS
+from stjax.models.entry import register_model
 
 
 class CopyLast(nnx.Module):
-  recurrent = False
 
   def __init__(self, *, in_shape, out_frames: int):
     self.in_shape, self.out_frames = tuple(in_shape), out_frames
@@ -26,7 +25,15 @@ class CopyLast(nnx.Module):
     return jnp.repeat(x[:, -1:], n, axis=1)
 
 
-@MODELS.register("copy_last")
+def defaults(c, **options) -> None:
+  """Nothing to train: one epoch that only evaluates it."""
+  del options
+  c.train.epochs = 1
+  c.optim.schedule = "constant"
+
+
+@register_model("copy_last", family="parallel", defaults=defaults,
+                smoke=defaults)
 def build(cfg, *, in_shape, out_frames, seed=0, pretrained=None):
   del cfg, seed, pretrained
   return CopyLast(in_shape=in_shape, out_frames=out_frames)

@@ -16,9 +16,9 @@ Pretrained = Callable[[str], nnx.Module]
 def require_loader(pretrained: Pretrained | None, key: str) -> Pretrained:
   if pretrained is None:
     raise ConfigError(
-        f"{key} names a trained run, which only a run can load: build the "
-        f"model with stjax.train.pretrained.build_run_model(config), or pass "
-        f"build_model(..., pretrained=stjax.train.pretrained.load_model).")
+        f"{key} names a trained run, which only a run can load: pass "
+        f"pretrained=stjax.train.pretrained.load_model to build_run or "
+        f"build_model.")
   return pretrained
 
 

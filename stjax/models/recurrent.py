@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import chex
 import jax
+import ml_collections
 import jax.numpy as jnp
 from flax import nnx
 
@@ -25,7 +26,7 @@ from stjax.cells import (GHU, CausalLSTMCell, ConvLSTMCell, MIMBlock, MIMCell,
 from stjax.cells.gates import zeros
 from stjax.errors import ConfigError
 from stjax.models.finetune import start_from
-from stjax.registry import MODELS
+from stjax.models.entry import register_model
 
 
 def set_scan_unroll(module: nnx.Module, unroll: int | bool) -> nnx.Module:
@@ -33,7 +34,7 @@ def set_scan_unroll(module: nnx.Module, unroll: int | bool) -> nnx.Module:
   fully, for counting FLOPs: XLA's cost analysis counts a loop body once,
   not once per step). Part of the graph definition, like the conv lowering."""
   for _, m in nnx.iter_modules(module):
-    if getattr(m, "recurrent", False):  # RecurrentNet, or composed around one
+    if hasattr(m, "scan_unroll"):  # RecurrentNet, or composed around one
       m.scan_unroll = unroll
   return module
 
@@ -62,7 +63,6 @@ class RecurrentNet(nnx.Module):
   """Shared by every recurrent model; a subclass builds its cells and says how
   one time step runs through them (`init_carry`, `cell_step`)."""
 
-  recurrent = True
   shared_memory = False  # True: one spatiotemporal memory zigzags through all layers
   output_bias = False    # the 1x1 output conv's bias (OpenSTL has none)
 
@@ -407,8 +407,6 @@ class MIM(RecurrentNet):
     return (c0,) + tuple(c for _, c, _ in blocks)
 
 
-RECURRENT = {"convlstm": ConvLSTM, "predrnn": PredRNN, "predrnnpp": PredRNNpp,
-             "predrnnv2": PredRNNv2, "mim": MIM}
 _LEGACY = (ConvLSTM, PredRNNpp)  # the models whose cells have a legacy form
 # Model-specific config keys: (class, key, default for configs without it).
 _OPTIONS = ((MIM, "stop_mim_s_gradient", True), (ConvLSTM, "gate_bias", False))
@@ -421,6 +419,59 @@ def common_kwargs(cfg, *, in_shape, out_frames, seed) -> dict:
   return dict(in_shape=in_shape, out_frames=out_frames,
               num_hidden=tuple(cfg.num_hidden), patch_size=cfg.patch_size,
               layer_norm=cfg.layer_norm, remat=cfg.remat, rngs=nnx.Rngs(seed))
+
+
+def sampling_defaults(c) -> None:
+  """The `sampling` section a recurrent family trains with: OpenSTL's
+  scheduled sampling, eta from 1.0 by 2e-5 per iteration until 50000 (the
+  reverse sampling fields used when switched on; stjax.train.sampling)."""
+  c.sampling = ml_collections.ConfigDict()
+  s = c.sampling
+  s.scheduled_sampling = True
+  # "openstl": eta from start_value by changing_rate per step until stop_iter;
+  # "linear_over_run": from start_value to 0 over the whole run (MS-LSTM code).
+  s.schedule = "openstl"
+  s.sampling_start_value = 1.0
+  s.sampling_changing_rate = 2e-5
+  s.sampling_stop_iter = 50000
+  s.reverse_scheduled_sampling = False
+  s.r_sampling_step_1 = 25000
+  s.r_sampling_step_2 = 50000
+  s.r_exp_alpha = 5000.0
+
+
+def stack_defaults(c, *, num_hidden, patch_size) -> None:
+  """What every stacked recurrent model reads, and its sampling section."""
+  m = c.model
+  m.num_hidden = tuple(num_hidden)
+  m.patch_size = patch_size
+  m.layer_norm = False
+  m.remat = False           # recompute each step's gates in the backward pass
+  sampling_defaults(c)
+
+
+def defaults(c, **options) -> None:
+  """A recurrent model at the OpenSTL Moving MNIST setting: 4 layers of 128,
+  filter 5, patch 4, lr 5e-4, OpenSTL's scheduled sampling."""
+  if options:
+    raise ConfigError(f"model.name={c.model.name!r} takes no options; got "
+                      f"{sorted(options)} (set c.model.<key> instead).")
+  name = c.model.name
+  stack_defaults(c, num_hidden=(128, 128, 128, 128), patch_size=4)
+  if name == "predrnnv2":
+    c.loss.terms.decouple = 0.1  # the reference's decouple_beta
+  if name in ("mim", "tmu"):  # TMU: for a MIM backbone
+    # OpenSTL cuts the gradient along MIM-S between steps (its tables were
+    # trained so); the MIM authors' code keeps it (False).
+    c.model.stop_mim_s_gradient = True
+  c.model.filter_size = 5
+  c.model.legacy_openstl = False  # equations of OpenSTL's released weights (README)
+  c.model.init_from = ""  # a finished run's workdir: start from its parameters
+  c.optim.lr = 5e-4
+
+
+def smoke(c) -> None:
+  c.model.num_hidden = (16, 16)
 
 
 def _register(name: str, cls) -> None:
@@ -441,8 +492,12 @@ def _register(name: str, cls) -> None:
         kwargs[arg] = str(cfg.get(key, default))
     model = cls(filter_size=cfg.filter_size, **kwargs)
     return start_from(model, cfg.get("init_from", ""), pretrained)
-  MODELS.register(name, build)
+  register_model(name, family="recurrent", defaults=defaults,
+                 smoke=smoke)(build)
 
 
-for _name, _cls in RECURRENT.items():
+# The stacked models of OpenSTL's recurrent methods, by config name.
+STACKS = {"convlstm": ConvLSTM, "predrnn": PredRNN, "predrnnpp": PredRNNpp,
+          "predrnnv2": PredRNNv2, "mim": MIM}
+for _name, _cls in STACKS.items():
   _register(_name, _cls)

@@ -48,7 +48,9 @@ from stjax.models.finetune import require_loader
 from stjax.models.recurrent import (MIM, ConvLSTM, PredRNN, RecurrentNet,
                                     common_kwargs, forecast, patchify,
                                     roll_out, unpatchify)
-from stjax.registry import MODELS
+from stjax.models.recurrent import defaults as recurrent_defaults
+from stjax.models.recurrent import smoke as recurrent_smoke
+from stjax.models.entry import entry, register_model
 
 BACKBONES = {"convlstm": ConvLSTM, "predrnn": PredRNN, "mim": MIM}
 VARIANTS = ("paper", "code")
@@ -134,7 +136,6 @@ class TMU(nnx.Module):
   sources: see the module docstring. Composed, not derived: the target is
   an ordinary backbone (or the authors' TMUConvLSTM) that steps itself."""
 
-  recurrent = True
 
   def __init__(self, target: RecurrentNet, sources, *, variant: str = "paper",
                distill_form: str = "", rngs: nnx.Rngs, source_names=None):
@@ -254,7 +255,28 @@ class TMU(nnx.Module):
     return (target_carry, source_carries), self.target.conv_last(top), aux
 
 
-@MODELS.register("tmu")
+def defaults(c, *, backbone: str = "predrnn", sources=(),
+             variant: str = "paper") -> None:
+  """TMU transfer (Yao et al. 2020): a `backbone` target (convlstm, predrnn or
+  mim) at the OpenSTL setting, distilling the memories of the frozen models
+  trained in the `sources` workdirs. `variant` reads TMU as the paper
+  ("paper": Eq. 6's objective, frame errors and distillation both summed,
+  beta 0.1) or as its authors' code ("code": the distillation computed and
+  not added; the table above)."""
+  recurrent_defaults(c)
+  m = c.model
+  m.backbone = backbone
+  m.sources = tuple(sources)
+  m.untrained_sources = 0  # frozen, freshly initialised sources
+  m.tmu_variant = variant
+  m.tmu_distill = ""       # "" = the variant's form; "eq6", "code", "mean"
+  m.gate_bias = False      # ConvLSTM backbone: one bias per gate (TMU code)
+  c.loss.terms.distill = 0.1     # beta; the code variant adds nothing
+  c.loss.reduction = "sequence_sum" if variant == "paper" else "mean"
+
+
+@register_model("tmu", family="recurrent", defaults=defaults,
+                smoke=recurrent_smoke)
 def build(cfg, *, in_shape, out_frames, seed=0, pretrained=None):
   """The target (the backbone, or the authors' TMU ConvLSTM), and the frozen
   sources: the models of the `model.sources` workdirs, then
@@ -270,7 +292,7 @@ def build(cfg, *, in_shape, out_frames, seed=0, pretrained=None):
   paths, untrained = list(cfg.sources), int(cfg.get("untrained_sources", 0))
   if untrained < 0:
     raise ConfigError(f"model.untrained_sources={untrained} must be >= 0.")
-  backbone = MODELS.get(cfg.backbone)
+  backbone = entry(cfg.backbone).build
   if variant == "code":
     if cfg.backbone != "convlstm":
       raise ConfigError(f"model.tmu_variant='code' is the authors' release, "

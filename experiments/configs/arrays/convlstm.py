@@ -7,6 +7,6 @@ from experiments.configs import base
 
 def get_config(arg: str | None = None):
   c = base.arrays_data(base.get_base_config(), "clips.npy", 10, 10)
-  c = base.recurrent_model(c, "convlstm")
+  c = base.model(c, "convlstm")
   c.train.epochs = 100
   return base.variant(c, arg)

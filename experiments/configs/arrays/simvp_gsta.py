@@ -11,6 +11,6 @@ from experiments.configs import base
 
 def get_config(arg: str | None = None):
   c = base.arrays_data(base.get_base_config(), "clips.npy", 10, 10)
-  c = base.simvp_model(c, "simvp_gsta")
+  c = base.model(c, "simvp_gsta")
   c.train.epochs = 100
   return base.variant(c, arg)

@@ -6,6 +6,6 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.recurrent_model(base.get_base_config(), "mim")
+  c = base.model(base.get_base_config(), "mim")
   c.cites = "OpenSTL c74deb5 configs/mmnist/MIM.py"
   return base.variant(c, arg)

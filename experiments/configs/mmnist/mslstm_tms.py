@@ -1,6 +1,6 @@
 """TMS-LSTM (MS-LSTM's ablation): MK-LSTM cells, one scale, on Moving MNIST
 with the authors' optimiser and OpenSTL's recipe otherwise
-(base.mslstm_model); the paper's own protocol is
+(stjax.models.mslstm.defaults); the paper's own protocol is
 experiments/configs/papers/mslstm. `:smoke` shrinks it for a CPU check.
 
 The four configs mslstm_convlstm, mslstm_sms, mslstm_tms and mslstm are the
@@ -10,5 +10,5 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.mslstm_model(base.get_base_config(), cell="mklstm", pyramid=False)
+  c = base.model(base.get_base_config(), "mslstm", cell="mklstm", pyramid=False)
   return base.variant(c, arg)

@@ -6,6 +6,6 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.recurrent_model(base.get_base_config(), "predrnn")
+  c = base.model(base.get_base_config(), "predrnn")
   c.cites = "OpenSTL c74deb5 configs/mmnist/PredRNN.py"
   return base.variant(c, arg)

@@ -6,7 +6,7 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.recurrent_model(base.get_base_config(), "predrnnpp")
+  c = base.model(base.get_base_config(), "predrnnpp")
   c.optim.lr = 1e-4
   c.cites = "OpenSTL c74deb5 configs/mmnist/PredRNNpp.py"
   return base.variant(c, arg)

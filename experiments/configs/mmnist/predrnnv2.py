@@ -7,7 +7,7 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.recurrent_model(base.get_base_config(), "predrnnv2")
+  c = base.model(base.get_base_config(), "predrnnv2")
   c.loss.terms.decouple = 0.1
   c.sampling.reverse_scheduled_sampling = True
   c.cites = "OpenSTL c74deb5 configs/mmnist/PredRNNv2.py"

@@ -5,6 +5,6 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.simvp_model(base.get_base_config(), "simvp_incepu")
+  c = base.model(base.get_base_config(), "simvp_incepu")
   c.cites = "OpenSTL c74deb5 configs/mmnist/simvp/SimVP_IncepU.py"
   return base.variant(c, arg)

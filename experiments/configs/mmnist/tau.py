@@ -6,8 +6,6 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.simvp_model(base.get_base_config(), "tau")
-  c.loss.terms.ddr = 0.1
-  c.loss.ddr_tau = 0.1
+  c = base.model(base.get_base_config(), "tau")
   c.cites = "OpenSTL c74deb5 configs/mmnist/TAU.py"
   return base.variant(c, arg)

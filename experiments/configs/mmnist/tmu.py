@@ -1,7 +1,7 @@
 """TMU transfer on Moving MNIST (Yao et al. 2020): a PredRNN target on
 3-digit sequences distilling the memories of frozen models pretrained on 1-
 and 2-digit sequences, at the OpenSTL PredRNN setting (4 x 128, filter 5,
-patch 4), TMU as its paper reads (base.tmu_model). Other backbones:
+patch 4), TMU as its paper reads (stjax.models.tmu.defaults). Other backbones:
 --config.model.backbone=convlstm|mim. The paper's own Table 1 protocol is
 experiments/configs/papers/tmu/table1_mmnist.py.
 
@@ -20,7 +20,7 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.tmu_model(base.get_base_config(), "predrnn")
+  c = base.model(base.get_base_config(), "tmu", backbone="predrnn")
   c.data.num_digits = 3
   base.tmu_transfer(c, pretrain_epochs=200, pretrain_train_size=10000)
   base.variant(c, arg)  # refuses an unknown :variant

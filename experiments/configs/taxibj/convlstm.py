@@ -7,7 +7,7 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.recurrent_model(
+  c = base.model(
       base.taxibj_data(base.get_base_config()), "convlstm")
   c.optim.lr = 5e-4
   c.model.patch_size = 2

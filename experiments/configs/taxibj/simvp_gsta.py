@@ -7,7 +7,7 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.simvp_model(
+  c = base.model(
       base.taxibj_data(base.get_base_config()), "simvp_gsta")
   c.optim.lr = 5e-4
   c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 32, 256, 2, 8

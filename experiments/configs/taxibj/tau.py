@@ -7,11 +7,10 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.simvp_model(
+  c = base.model(
       base.taxibj_data(base.get_base_config()), "tau")
   c.optim.lr = 5e-4
   c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 32, 256, 2, 8
   c.model.drop_path = 0.1
-  c.loss.terms.ddr, c.loss.ddr_tau = 0.1, 0.1
   c.cites = "OpenSTL c74deb5 configs/taxibj/TAU.py"
   return base.variant(c, arg)

@@ -27,7 +27,7 @@ def protocol(c, arg):
     raise ValueError(f"unknown config variant ':{arg}'; this config has "
                      f"{', '.join(':' + v for v in VARIANTS)}, "
                      f":adam_tf_and_smoke or none.")
-  base.recurrent_model(c, "mim")
+  base.model(c, "mim")
   c.model.num_hidden, c.model.filter_size, c.model.patch_size = (64,) * 4, 5, 4
   c.model.layer_norm = True
   c.model.stop_mim_s_gradient = False

@@ -15,7 +15,7 @@ code (mazhf/MS-RNN), where the paper leaves a detail open.
   tested (eval.test_checkpoint "last"), as theirs;
 - epochs as the paper states: Moving MNIST 40, TaxiBJ 15, KTH 20, radar 20.
 The models are 6 layers of 32 at full resolution (patch 1), kernels 3 (and 5
-for MK-LSTM), as base.mslstm_model.
+for MK-LSTM), as stjax.models.mslstm.defaults.
 """
 from experiments.configs import base
 
@@ -49,7 +49,7 @@ def moving_mnist(c):
 
 def mmnist_variant(cell: str, pyramid: bool, arg):
   """One row of Table 3 on the authors' Moving MNIST."""
-  c = base.mslstm_model(moving_mnist(base.get_base_config()), cell, pyramid)
+  c = base.model(moving_mnist(base.get_base_config()), "mslstm", cell=cell, pyramid=pyramid)
   return base.variant(protocol(c), arg)
 
 
@@ -58,7 +58,7 @@ def baseline(name: str, arg):
   3, patch 1, the same protocol. The cells are stjax's OpenSTL-parity ones;
   the authors' framework wraps its baselines in a 1x1 embedding and output
   convolution (as MS-LSTM), OpenSTL's feed the frame to the first cell."""
-  c = base.recurrent_model(moving_mnist(base.get_base_config()), name)
+  c = base.model(moving_mnist(base.get_base_config()), name)
   c.model.num_hidden, c.model.filter_size, c.model.patch_size = (32,) * 6, 3, 1
   c = protocol(c)
   if name == "predrnnv2":

@@ -15,6 +15,6 @@ def get_config(arg: str | None = None):
   c.data.dbz_min, c.data.dbz_range = -10.0, 70.0
   c.data.zr_a, c.data.zr_b = 256.0, 1.42
   c.data.thresholds, c.data.threshold_unit = (0.5, 2.0, 5.0), "mm/h"
-  c = base.mslstm_model(c, "mklstm", pyramid=True)
+  c = base.model(c, "mslstm", cell="mklstm", pyramid=True)
   return base.variant(mslstm.protocol(
       c, metrics=mslstm.METRICS + ("csi", "hss")), arg)

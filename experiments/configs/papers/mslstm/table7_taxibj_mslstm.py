@@ -10,5 +10,5 @@ def get_config(arg: str | None = None):
   c.data.channels = (0,)
   c.data.val_fraction = 0.0
   c.optim.warmup_steps = 0
-  c = base.mslstm_model(c, "mklstm", pyramid=True)
+  c = base.model(c, "mslstm", cell="mklstm", pyramid=True)
   return base.variant(mslstm.protocol(c), arg)

@@ -16,5 +16,5 @@ def get_config(arg: str | None = None):
   c.data.clip_list = "data/kth/00sequences.txt"
   c.data.clip_strides = {"running": 3, "jogging": 10, "walking": 10}
   c.data.val_persons = ()
-  c = base.mslstm_model(c, "mklstm", pyramid=True)
+  c = base.model(c, "mslstm", cell="mklstm", pyramid=True)
   return base.variant(mslstm.protocol(c), arg)

@@ -7,6 +7,6 @@ from experiments.configs.papers import simvp
 
 
 def get_config(arg: str | None = None):
-  c = base.copy_last_model(simvp.dataset("weatherbench"))
+  c = base.model(simvp.dataset("weatherbench"), "copy_last")
   c.cites = "SimVP paper Table 5 (Copying)"
   return base.variant(c, arg)

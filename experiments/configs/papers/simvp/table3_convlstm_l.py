@@ -6,7 +6,7 @@ from experiments.configs import base
 
 
 def get_config(arg: str | None = None):
-  c = base.recurrent_model(base.get_base_config(), "convlstm")
+  c = base.model(base.get_base_config(), "convlstm")
   c.model.num_hidden = (192,) * 4
   c.cites = "SimVP paper Table 3; OpenSTL c74deb5 configs/mmnist/ConvLSTM-L.py"
   return base.variant(c, arg)

@@ -7,6 +7,7 @@ its 19.8 MSE needs far longer); these configs keep OpenSTL's one-cycle
 schedule and epochs, which `--config.train.epochs` changes.
 """
 from experiments.configs import base, benchmarks
+from stjax import losses
 
 
 def protocol(c):
@@ -17,9 +18,13 @@ def protocol(c):
 
 
 def mmnist(translator: str = "tau", ddr: bool = True):
-  c = base.simvp_model(base.get_base_config(), translator)
+  """`translator` is a model name (tau, simvp_gsta, simvp_conv); TAU brings
+  the regulariser with its defaults, the others get it added."""
+  c = base.model(base.get_base_config(), translator)
   if ddr:
-    c.loss.terms.ddr, c.loss.ddr_tau = 0.1, 0.1
+    losses.add_ddr(c.loss, alpha=0.1, tau=0.1)
+  else:
+    del c.loss.terms["ddr"], c.loss["ddr_tau"], c.loss["ddr_eps"]
   return protocol(c)
 
 

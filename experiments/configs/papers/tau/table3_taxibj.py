@@ -5,9 +5,8 @@ from experiments.configs.papers.tau import kth, mmnist, protocol
 
 
 def get_config(arg: str | None = None):
-  c = base.simvp_model(base.taxibj_data(base.get_base_config()), "tau")
+  c = base.model(base.taxibj_data(base.get_base_config()), "tau")
   c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 32, 256, 2, 8
   c.model.drop_path = 0.1
-  c.loss.terms.ddr, c.loss.ddr_tau = 0.1, 0.1
   c = protocol(c)
   return base.variant(c, arg)

@@ -35,7 +35,7 @@ def get_config(arg: str | None = None):
     elif part:
       raise ValueError(f"unknown config variant ':{arg}'; this config has "
                        f":code, :smoke, :code_smoke or none.")
-  c = base.tmu_model(base.get_base_config(), "convlstm", variant=variant)
+  c = base.model(base.get_base_config(), "tmu", backbone="convlstm", variant=variant)
   c.model.num_hidden, c.model.filter_size, c.model.patch_size = (64,) * 4, 5, 4
   c.model.gate_bias = True
   c.data.num_digits = 3
