@@ -96,16 +96,6 @@ def ssim_per_frame(pred, target, mode: str = "gaussian"):
   return ssim_map.mean(axis=(1, 2)).reshape(b, t, c).mean(axis=-1)
 
 
-def frame_metrics(pred, target, ssim_mode: str = "gaussian"):
-  """All metrics as a dict of (B, T) arrays."""
-  pred = jnp.clip(pred.astype(jnp.float32), 0.0, 1.0)
-  target = target.astype(jnp.float32)
-  return {"mse": mse_per_frame(pred, target),
-          "mae": mae_per_frame(pred, target),
-          "ssim": ssim_per_frame(pred, target, ssim_mode),
-          "psnr": psnr_per_frame(pred, target)}
-
-
 # -- Nowcasting skill (radar echo): counts per frame, scores from summed counts.
 #
 # A pixel is an "event" where its value reaches the threshold (>=). The counts

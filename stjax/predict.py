@@ -24,7 +24,7 @@ import numpy as np
 from flax import nnx
 
 from stjax import metrics
-from stjax.errors import CheckpointError, DataError
+from stjax.errors import DataError
 
 @dataclasses.dataclass
 class Predictor:
@@ -108,32 +108,19 @@ class Predictor:
 
 def load_run(workdir, step: int | None = None) -> Predictor:
   """The model of the run in `workdir`: its best checkpoint (lowest
-  validation MSE; else its latest), or the one of training step `step`."""
+  validation MSE; else its latest), or the one of training step `step`.
+  Only the weights are read: no optimizer is built."""
   # Imported here: stjax.train imports this module's neighbours.
   from stjax.data import frame_shape  # pylint: disable=import-outside-toplevel
-  from stjax.train.checkpoint import Checkpoints  # pylint: disable=import-outside-toplevel
-  from stjax.train.optim import build_optimizer  # pylint: disable=import-outside-toplevel
-  from stjax.train.pretrained import build_run_model, load_config  # pylint: disable=import-outside-toplevel
-  from stjax.train.step import TrainState  # pylint: disable=import-outside-toplevel
+  from stjax.train.pretrained import load_weights  # pylint: disable=import-outside-toplevel
   workdir = pathlib.Path(workdir)
-  config = load_config(workdir)
-  model = build_run_model(config)
-  tx, _ = build_optimizer(config.optim, 1)
-  _, template = TrainState.create(model, tx, config.seed)
-  with Checkpoints(workdir) as ckpts:
-    if step is None:
-      restored = ckpts.restore_best(template) or ckpts.restore_latest(template)
-    else:
-      restored = ckpts.restore_step(template, int(step))
-  if restored is None:
-    raise CheckpointError(f"{workdir} holds no checkpoint yet; train it first.")
-  state, meta = jax.device_get(restored[0]), restored[1]
-  nnx.update(model, state.params, state.model_state)
+  weights, meta = load_weights(workdir, step)
+  config = weights.config
   d = config.data
-  return Predictor(model, in_frames=d.pre_seq_length,
+  return Predictor(weights.model, in_frames=d.pre_seq_length,
                    frame_shape=tuple(frame_shape(d)),
                    out_frames=d.aft_seq_length, spec=metrics.read_metric_spec(workdir),
-                   config=config, step=int(meta.get("step", state.step)),
+                   config=config, step=int(meta["step"]),
                    source=f"the run in {workdir}")
 
 

@@ -9,7 +9,7 @@ from experiments.configs.mmnist import (mslstm, mslstm_convlstm, mslstm_sms,
                                         mslstm_tms)
 from stjax import layers
 from stjax.cells import MKLSTMCell
-from stjax.train.pretrained import build_run_model
+from stjax.train.build import build_run_model
 from stjax.models import build_model
 from stjax.models.mslstm import MSLSTM
 from stjax.models.recurrent import set_scan_unroll
@@ -69,6 +69,7 @@ def test_pooling_and_upsampling_follow_pytorch():
   np.testing.assert_array_equal(np.asarray(layers.max_pool2(jnp.asarray(x4))), want)
 
 
+@pytest.mark.slow
 def test_pyramid_wiring_follows_the_paper():
   """Six layers at 1, 1/2, 1/4, 1/4, 1/2, 1: pool after the first two,
   up-sample plus the encoder output of the same scale after the 4th and 5th."""

@@ -21,7 +21,8 @@ from stjax.errors import ConfigError, DataError
 from stjax.models.mslstm import MSLSTM
 from stjax.models.recurrent import inference_weights
 from stjax.train.sampling import ScheduledSampling
-from stjax.train.step import TrainState, make_eval_step
+from stjax.train.build import build_weights
+from stjax.train.step import make_eval_step
 
 PAPER_CONFIGS = sorted((ROOT / "experiments" / "configs" / "papers" / "mslstm")
                        .glob("table*.py"))
@@ -150,11 +151,13 @@ def _ssim_tf(a, b):
                  / ((ma ** 2 + mb ** 2 + c1) * (saa + sbb + c2)))
 
 
+@pytest.mark.slow
 def test_nineteen_frame_evaluation_with_the_authors_ssim_and_psnr():
   model = MSLSTM(in_shape=(10, 16, 16, 1), out_frames=10, num_hidden=(4,) * 6,
                  cell="mklstm", kernel_sizes=(3, 5), pyramid=True, patch_size=1,
                  rngs=nnx.Rngs(0))
-  graphdef, state = TrainState.create(model, _NoOpt(), 0)
+  state = build_weights(None, model=model)  # params and model_state, no optimizer
+  graphdef = state.graphdef
   frames = jax.random.uniform(jax.random.key(1), (2, 20, 16, 16, 1))
   spec = metrics.MetricSpec(names=("mse", "ssim", "psnr_msrnn"))
   step = make_eval_step(graphdef, "float32", spec, all_steps=True)
@@ -176,12 +179,6 @@ def test_nineteen_frame_evaluation_with_the_authors_ssim_and_psnr():
   np.testing.assert_allclose(summary["mse"], sums_mse.mean(), rtol=1e-6)
   np.testing.assert_allclose(summary["mse_future"], sums_mse[9:].mean(), rtol=1e-6)
   assert len(summary["per_frame"]["ssim"]) == 19
-
-
-class _NoOpt:
-  def init(self, params):
-    del params
-    return ()
 
 
 def test_taxibj_in_flow_only(tmp_path):
@@ -273,6 +270,7 @@ def test_paper_configs_carry_the_protocol(path):
   assert "ssim" in c.eval.metrics and "psnr_msrnn" in c.eval.metrics
 
 
+@pytest.mark.slow
 def test_a_paper_protocol_run_scores_nineteen_frames(tmp_path):
   from stjax.train.loop import train_and_evaluate  # pylint: disable=import-outside-toplevel
   c = importlib.import_module(

@@ -7,7 +7,6 @@ import importlib
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 from flax import nnx
 from PIL import Image
@@ -17,13 +16,11 @@ from experiments.configs import benchmarks
 from stjax import layers, metrics
 from stjax.cells.mim import MIMBlock
 from stjax.data import build_datasets, frame_shape
-from stjax.models import build_model, is_recurrent
 from stjax.models.copying import CopyLast
 from stjax.models.recurrent import MIM, patchify
 from stjax.models.simvp import SimVP
 from stjax.models.translators import ConvBlock
-from stjax.train.sampling import ScheduledSampling
-from stjax.train.step import TrainState, make_train_step
+from stjax.train.build import build_run
 
 PAPERS = ROOT / "experiments" / "configs" / "papers"
 ISSUE_CONFIGS = sorted(f"{p.parent.name}.{p.stem}" for folder in ("mim", "tau", "simvp")
@@ -36,6 +33,7 @@ ISSUE_CONFIGS = sorted(f"{p.parent.name}.{p.stem}" for folder in ("mim", "tau", 
 TRACED_ONLY = {"tau.table5_kth40", "simvp.table7_kth40", "simvp.table7_kth20"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ISSUE_CONFIGS)
 def test_every_paper_config_starts_and_trains_a_step(name):
   module = importlib.import_module(f"experiments.configs.papers.{name}")
@@ -47,14 +45,8 @@ def test_every_paper_config_starts_and_trains_a_step(name):
   d.pre_seq_length = min(d.pre_seq_length, 2)
   d.aft_seq_length = d.pre_seq_length * ratio
   shape = (d.pre_seq_length, *frame_shape(d))
-  model = build_model(c.model, in_shape=shape, out_frames=d.aft_seq_length)
-  tx = optax.adam(1e-4)
-  graphdef, state = TrainState.create(model, tx, 0)
-  sampling = (ScheduledSampling.from_config(c.sampling, d.pre_seq_length,
-                                            d.aft_seq_length, 10)
-              if is_recurrent(model) else None)
-  step = make_train_step(graphdef, tx, c.loss, sampling=sampling,
-                         reverse_input=c.train.get("reverse_input", False))
+  run = build_run(c, total_steps=10)
+  state, step = run.state, run.train_step
   rng = np.random.default_rng(0)
   batch = {"inputs": rng.random((1, *shape), np.float32),
            "targets": rng.random((1, d.aft_seq_length, *shape[1:]), np.float32)}

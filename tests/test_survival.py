@@ -22,9 +22,10 @@ from stjax.metrics import MetricSpec
 from stjax.registry import DATASETS
 from stjax.train.checkpoint import Checkpoints
 from stjax.train.loop import train_and_evaluate
-from stjax.train.pretrained import build_run_model, load_config
-from stjax.train.optim import build_optimizer
-from stjax.train.step import TrainState
+from stjax.train.build import build_run
+from stjax.train.pretrained import load_config
+
+pytestmark = pytest.mark.slow  # every test here trains, replays or runs a command
 
 _SMOKE = ["--config=experiments/configs/mmnist/simvp_gsta.py:smoke",
           "--config.data.image_size=32", "--config.data.pre_seq_length=4",
@@ -37,9 +38,7 @@ _SMOKE = ["--config=experiments/configs/mmnist/simvp_gsta.py:smoke",
 
 def _latest_params(workdir):
   """The parameters of the newest checkpoint of a run, as numpy."""
-  config = load_config(workdir)
-  tx, _ = build_optimizer(config.optim, 1)
-  _, template = TrainState.create(build_run_model(config), tx, config.seed)
+  template = build_run(load_config(workdir)).state
   with Checkpoints(workdir) as ckpts:
     state, meta = ckpts.restore_latest(template)
   return [np.asarray(x) for x in jax.tree.leaves(state.params)], meta["step"]
@@ -164,18 +163,14 @@ def test_no_checkpoint_holds_a_non_finite_state(tmp_path):
   with pytest.raises(DivergenceError, match="at step 5; the last good checkpoint "
                      "is step 4"):
     train_and_evaluate(c, str(tmp_path))
-  config = c  # the kept checkpoints hold finite parameters
-  tx, _ = build_optimizer(config.optim, 1)
-  with Checkpoints(tmp_path) as ckpts:
+  with Checkpoints(tmp_path) as ckpts:  # the kept ones hold finite parameters
     assert ckpts.latest.all_steps() == [3, 4]
-    _, template = TrainState.create(build_run_model(config), tx, 0)
-    state, _ = ckpts.restore_latest(template)
+    state, _ = ckpts.restore_latest(build_run(c).state)
   assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state.params))
 
 
 def test_the_best_checkpoint_skips_a_non_finite_validation(tmp_path):
-  state = TrainState.create(build_run_model(tiny_config()),
-                            build_optimizer(tiny_config().optim, 1)[0], 0)[1]
+  state = build_run(tiny_config()).state
   with Checkpoints(tmp_path, keep=5) as ckpts:
     for step, mse in ((1, 4.0), (2, float("nan")), (3, 5.0)):
       ckpts.save(state.replace(step=jnp.asarray(step, jnp.int32)), {"step": step},

@@ -20,10 +20,8 @@ from stjax.models import build_model
 from stjax.models.recurrent import ConvLSTM, MIM, PredRNN, patchify
 from stjax.models.tmu import TMU, TMUConvLSTM
 from stjax.train.loop import train_and_evaluate
-from stjax.train.optim import build_optimizer
-from stjax.train.pretrained import build_run_model, load_model
-from stjax.train.sampling import ScheduledSampling
-from stjax.train.step import TrainState, make_train_step
+from stjax.train.build import build_run, build_run_model
+from stjax.train.pretrained import load_model
 
 KW = dict(in_shape=(3, 8, 8, 1), out_frames=3, filter_size=3, patch_size=2)
 TMU_FIXTURES = ROOT / "tests" / "fixtures" / "tmu"
@@ -171,6 +169,7 @@ def test_code_variant_sources_roll_out_on_their_own_predictions():
                              rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_training_leaves_the_sources_unchanged_and_trains_the_target():
   kw = dict(num_hidden=(4, 4), **KW)
   tmu = TMU(PredRNN(rngs=nnx.Rngs(0), **kw),
@@ -179,13 +178,12 @@ def test_training_leaves_the_sources_unchanged_and_trains_the_target():
   c = tiny_config("predrnn")
   c.optim.lr, c.optim.schedule = 1e-2, "constant"
   c.loss.terms.distill = 0.1
-  tx, _ = build_optimizer(c.optim, 10)
-  graphdef, state = TrainState.create(tmu, tx, 0)
+  c.data.pre_seq_length = c.data.aft_seq_length = 3
+  run = build_run(c, total_steps=10, model=tmu)
+  state, step = run.state, run.train_step
   assert not any("sources" in str(path) for path, _ in
                  nnx.to_flat_state(state.params))
   before = jax.device_get(state)
-  step = make_train_step(graphdef, tx, c.loss,
-                         sampling=ScheduledSampling.from_config(c.sampling, 3, 3))
   frames = _frames()
   batch = {"inputs": frames[:, :3], "targets": frames[:, 3:]}
   for _ in range(2):
@@ -229,21 +227,21 @@ def test_sub_scaling_and_mismatched_sources():
 def test_untrained_sources_and_the_variant_switch_through_the_registry():
   c = tiny_config("tmu")
   c.model.backbone, c.model.untrained_sources = "convlstm", 2
-  tmu = build_run_model(c)
+  tmu = build_run_model(c, load_model)
   assert len(tmu.sources) == 2 and tmu.variant == "paper"
   a, b = (jax.tree.leaves(nnx.state(s, nnx.Param)) for s in tmu.sources)
   assert any(not np.array_equal(x, y) for x, y in zip(a, b))  # two different draws
   assert len(tmu.transfers) == len(c.model.num_hidden)       # TMU at every layer
   c.model.tmu_variant, c.model.gate_bias = "code", True
-  code = build_run_model(c)
+  code = build_run_model(c, load_model)
   assert isinstance(code.target, TMUConvLSTM) and not code.transfers
   assert code.target.tmu.num_sources == 2
   c.model.backbone = "predrnn"
   with pytest.raises(ConfigError, match="ConvLSTM target only"):
-    build_run_model(c)
+    build_run_model(c, load_model)
   c.model.backbone, c.model.tmu_variant = "convlstm", "authors"
   with pytest.raises(ConfigError, match="model.tmu_variant='authors'"):
-    build_run_model(c)
+    build_run_model(c, load_model)
 
 
 def test_eq6_distillation_needs_summed_frame_errors():
@@ -255,6 +253,7 @@ def test_eq6_distillation_needs_summed_frame_errors():
   validate(c)
 
 
+@pytest.mark.slow
 def test_sources_and_finetuning_load_from_finished_runs(tmp_path):
   c = tiny_config("convlstm")
   c.train.epochs = 1
@@ -270,12 +269,12 @@ def test_sources_and_finetuning_load_from_finished_runs(tmp_path):
 
   t = tiny_config("tmu")
   t.model.backbone, t.model.sources = "convlstm", (str(tmp_path / "source"),)
-  tmu = build_run_model(t)
+  tmu = build_run_model(t, load_model)
   for a, b in zip(jax.tree.leaves(nnx.state(tmu.sources[0], nnx.Param)), trained):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   t.model.sources = (str(tmp_path / "missing"),)
   with pytest.raises(WorkdirError, match="config.json not found"):
-    build_run_model(t)
+    build_run_model(t, load_model)
   with pytest.raises(ValueError, match="differently shaped"):
     wide = _with(c, init_from=str(tmp_path / "source"))
     wide.num_hidden = (16, 16)
@@ -296,6 +295,7 @@ def _check(*paths):
   return code, out.getvalue().splitlines()
 
 
+@pytest.mark.slow
 def test_the_authors_tmu_is_reproduced():
   """The shared fixture and a deeper one made here from the authors' code
   (three layers of unequal widths, patch 4, filter 5)."""

@@ -9,28 +9,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
 from conftest import ROOT, tiny_config
 from stjax.errors import CheckpointError, WorkdirError
-from stjax.models import build_model
 from stjax.train import mesh as mesh_lib
+from stjax.train.build import build_run
 from stjax.train.checkpoint import Checkpoints
 from stjax.train.loop import train_and_evaluate
-from stjax.train.optim import build_optimizer
-from stjax.train.step import TrainState, make_train_step
 
 
 def _final_params(workdir):
   ckpt = Checkpoints(workdir)
-  c = tiny_config()
-  model = build_model(c.model, in_shape=(4, 32, 32, 1), out_frames=4)
-  tx, _ = build_optimizer(c.optim, 8)
-  _, template = TrainState.create(model, tx, 0)
-  state, meta = ckpt.restore_latest(template)
+  state, meta = ckpt.restore_latest(build_run(tiny_config()).state)
   ckpt.close()
   return state, meta
 
 
+@pytest.mark.slow
 def test_a_run_trains_evaluates_and_writes_everything(tmp_path, config):
   config.model.name = "tau"
   config.loss.terms.ddr = 0.1
@@ -49,6 +45,7 @@ def test_a_run_trains_evaluates_and_writes_everything(tmp_path, config):
   assert any("val/mse" in r for r in logged) and any("test/mse" in r for r in logged)
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_on_moving_mnist(tmp_path, config):
   config.data.train_size, config.train.epochs = 96, 1
   config.optim.lr = 3e-3
@@ -59,6 +56,7 @@ def test_training_lowers_the_loss_on_moving_mnist(tmp_path, config):
   assert losses[-1] < 0.7 * losses[0], losses
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_to_the_same_parameters(tmp_path, config):
   config.train.ckpt_every_steps = 3
   straight, resumed = tmp_path / "straight", tmp_path / "resumed"
@@ -89,7 +87,7 @@ def test_a_corrupt_checkpoint_is_reported_and_not_deleted(tmp_path, config):
   config.train.stop_after_step, config.train.ckpt_every_steps = 2, 2
   train_and_evaluate(config, str(tmp_path))
   step_dir = tmp_path / "checkpoints" / "2"
-  for f in (step_dir / "state").rglob("*"):
+  for f in (step_dir / "weights").rglob("*"):
     if f.is_file() and f.stat().st_size > 1000:
       f.write_bytes(b"\0" * 10)
   config.train.stop_after_step = 0
@@ -110,16 +108,15 @@ def test_bad_config_values_get_a_clear_message(tmp_path, config, field, value, m
     train_and_evaluate(config, str(tmp_path))
 
 
+@pytest.mark.slow
 def test_bfloat16_compute_keeps_float32_params_and_a_close_loss(config):
-  model = build_model(config.model, in_shape=(4, 32, 32, 1), out_frames=4)
-  tx, _ = build_optimizer(config.optim, 8)
-  graphdef, state = TrainState.create(model, tx, 0)
   x = jax.random.uniform(jax.random.key(0), (4, 4, 32, 32, 1))
   batch = {"inputs": x, "targets": x[:, ::-1]}
   losses = {}
   for dtype in ("float32", "bfloat16"):
-    step = make_train_step(graphdef, tx, config.loss, dtype)
-    new, m = step(jax.tree.map(jnp.copy, state), batch)
+    config.train.compute_dtype = dtype
+    run = build_run(config, total_steps=8)
+    new, m = run.train_step(run.state, batch)
     losses[dtype] = float(m["loss"])
     assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(new.params))
   assert losses["bfloat16"] == pytest.approx(losses["float32"], rel=0.05)
@@ -129,22 +126,18 @@ _MULTI_DEVICE = r"""
 import jax, jax.numpy as jnp, numpy as np, sys
 sys.path.insert(0, "tests")
 from conftest import tiny_config
-from stjax.models import build_model
 from stjax.train import mesh as mesh_lib
-from stjax.train.optim import build_optimizer
-from stjax.train.step import TrainState, make_train_step
+from stjax.train.build import build_run
 assert jax.device_count() == 8, jax.devices()
 c = tiny_config(); c.model.drop_path = 0.1   # exercise the rng under sharding
-model = build_model(c.model, in_shape=(4, 32, 32, 1), out_frames=4)
-tx, _ = build_optimizer(c.optim, 8)
-graphdef, state0 = TrainState.create(model, tx, 0)
+run = build_run(c, total_steps=8)
+state0, step = run.state, run.train_step
 rng = np.random.default_rng(0)
 batches = [{k: rng.random((8, 4, 32, 32, 1), dtype=np.float32)
             for k in ("inputs", "targets")} for _ in range(2)]
 finals = []
 for devices in (jax.devices()[:1], jax.devices()):
   mesh = mesh_lib.make_mesh(devices)
-  step = make_train_step(graphdef, tx, c.loss)
   state = mesh_lib.put_replicated(jax.tree.map(jnp.copy, state0), mesh)
   for b in batches:
     state, m = step(state, mesh_lib.put_batch(b, mesh))
@@ -156,6 +149,7 @@ print("MULTI_DEVICE_OK")
 """
 
 
+@pytest.mark.slow
 def test_eight_devices_give_the_single_device_result():
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
              JAX_PLATFORMS="cpu")
@@ -164,6 +158,7 @@ def test_eight_devices_give_the_single_device_result():
   assert "MULTI_DEVICE_OK" in out.stdout, out.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_the_main_command_runs_the_smoke_config(tmp_path):
   out = subprocess.run(
       [sys.executable, "-m", "experiments.main",
@@ -178,6 +173,7 @@ def test_the_main_command_runs_the_smoke_config(tmp_path):
   assert (tmp_path / "results.json").exists()
 
 
+@pytest.mark.slow
 def test_a_config_typo_on_the_command_line_fails_before_training(tmp_path):
   out = subprocess.run(
       [sys.executable, "-m", "experiments.main",
@@ -188,6 +184,7 @@ def test_a_config_typo_on_the_command_line_fails_before_training(tmp_path):
   assert not (tmp_path / "checkpoints").exists()
 
 
+@pytest.mark.slow
 def test_a_recurrent_run_trains_evaluates_and_tests(tmp_path):
   c = tiny_config("predrnnv2")
   c.data.train_size, c.train.epochs = 8, 1
@@ -198,3 +195,47 @@ def test_a_recurrent_run_trains_evaluates_and_tests(tmp_path):
   logged = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   assert any("val/mse" in r for r in logged)
   assert (tmp_path / "pictures" / "test.png").stat().st_size > 0
+
+
+def test_a_checkpoint_of_stjax_0_1_still_resumes_and_predicts(tmp_path, config):
+  """stjax 0.1 saved the whole TrainState as one `state` item; a resume
+  restores it whole and prediction reads its weights."""
+  import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel
+  import stjax  # pylint: disable=import-outside-toplevel
+  from stjax import metrics  # pylint: disable=import-outside-toplevel
+  run = build_run(config)
+  old = run.state.replace(step=jnp.asarray(3, jnp.int32), params=jax.tree.map(
+      lambda x: x + 0.5, run.state.params))
+  (tmp_path / "config.json").write_text(config.to_json())
+  metrics.save_metric_spec(metrics.MetricSpec(), tmp_path)
+  with ocp.CheckpointManager(tmp_path / "checkpoints") as manager:  # as 0.1 wrote it
+    manager.save(3, args=ocp.args.Composite(state=ocp.args.StandardSave(old),
+                                            meta=ocp.args.JsonSave({"step": 3})))
+  with Checkpoints(tmp_path) as ckpts:
+    resumed, meta = ckpts.restore_latest(run.state)
+    with pytest.raises(CheckpointError, match="stjax 0.1.*load_run"):
+      ckpts.restore_latest({"params": run.state.params,
+                            "model_state": run.state.model_state})
+  assert int(resumed.step) == 3 and meta["step"] == 3
+  for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(old)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  predictor = stjax.load_run(tmp_path)
+  loaded = jax.tree.leaves(nnx.state(predictor.model, nnx.Param))
+  for a, b in zip(loaded, jax.tree.leaves(old.params)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  assert predictor.step == 3
+
+
+def test_prediction_reads_the_weights_alone(tmp_path, config, monkeypatch):
+  """A checkpoint keeps the weights as their own item: loading a run for
+  prediction never builds an optimizer."""
+  import stjax  # pylint: disable=import-outside-toplevel
+  from stjax.train import build  # pylint: disable=import-outside-toplevel
+  config.train.epochs, config.eval.num_pictures = 1, 0
+  train_and_evaluate(config, str(tmp_path))
+  step_dir = next((tmp_path / "best").iterdir())
+  assert {p.name for p in step_dir.iterdir()} >= {"weights", "train", "meta"}
+  monkeypatch.setattr(build, "build_optimizer", None)  # any call would fail
+  predictor = stjax.load_run(tmp_path)
+  clips = np.random.default_rng(0).random((2, 4, 32, 32, 1), np.float32)
+  assert np.isfinite(predictor.predict(clips)).all()

@@ -8,7 +8,9 @@ message and an exit code (the library below raises stjax.errors).
 
 Config files are Python files that may import their helpers from
 `experiments.configs`; as with `python -m`, the current directory is on the
-import path, so run the commands from the checkout.
+import path, so run the commands from the checkout. The config file's own
+folder is on it too, so a config can import a module beside it (a model,
+dataset or metric of your own: README, "Extending stjax").
 """
 from __future__ import annotations
 
@@ -76,9 +78,24 @@ def config_value(config_flag):
     raise ConfigError(f"the config did not load: {one_line(e)}") from None
 
 
+def config_folder_on_path(argv) -> None:
+  """Puts the folder of `--config=FILE[:variant]` on the import path."""
+  for i, arg in enumerate(argv):
+    value = None
+    if arg.startswith("--config="):
+      value = arg.split("=", 1)[1]
+    elif arg == "--config" and i + 1 < len(argv):
+      value = argv[i + 1]
+    if value:
+      folder = str(pathlib.Path(value.split(":", 1)[0]).resolve().parent)
+      if folder not in sys.path:  # last: never shadows an installed module
+        sys.path.append(folder)
+
+
 def run(main) -> None:
   """app.run with the one-line flag errors (the console scripts)."""
   prepare()  # before the flags load the config file
+  config_folder_on_path(sys.argv)
   app.run(main, flags_parser=parse_flags)
 
 

@@ -37,3 +37,25 @@ def relative_error(ours, ref) -> float:
   scale = np.max(np.abs(ref))
   err = np.max(np.abs(ours - ref))
   return float(err / scale) if scale > 0 else float(err)
+
+
+def gradient_config(model_cfg, loss_cfg, pre: int, aft: int):
+  """A run config (stjax.train.build.build_run) for checks that read one
+  gradient of a fixture: its model and loss sections, the recurrent family's
+  sampling section (the fixture's batch brings its own true-frame weights)
+  and a constant SGD that no check compares."""
+  import ml_collections  # pylint: disable=import-outside-toplevel
+  from stjax.models import family  # pylint: disable=import-outside-toplevel
+  from stjax.models.recurrent import sampling_defaults  # pylint: disable=import-outside-toplevel
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  c.data = ml_collections.ConfigDict({"pre_seq_length": pre,
+                                      "aft_seq_length": aft})
+  c.model, c.loss = model_cfg, loss_cfg
+  c.optim = ml_collections.ConfigDict({
+      "name": "sgd", "lr": 1.0, "schedule": "constant", "warmup_steps": 0,
+      "momentum": 0.0, "weight_decay": 0.0, "grad_clip": 0.0})
+  c.train = ml_collections.ConfigDict({"compute_dtype": "float32"})
+  if family(model_cfg.name) == "recurrent":
+    sampling_defaults(c)
+  return c

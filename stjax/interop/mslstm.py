@@ -23,18 +23,17 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 from flax import nnx
 
 from stjax.cells import MKLSTMCell
-from stjax.interop.fixtures import nchw_to_nhwc, relative_error
+from stjax.interop.fixtures import gradient_config, nchw_to_nhwc, relative_error
 from stjax.interop.weights import (flat_variables, import_state_dict,
                                    reference_paths, torch_to_flax)
 from stjax.losses import make_objective
 from stjax.models import build_model
 from stjax.models.recurrent import inference_weights
-from stjax.train.sampling import ScheduledSampling, weights_from_mask
-from stjax.train.step import TrainState, make_gradient
+from stjax.train.build import build_run
+from stjax.train.sampling import weights_from_mask
 
 # fixture "model" -> (cell, pyramid) of stjax's MSLSTM
 NETWORKS = {"mslstm": ("mklstm", True), "mslstm_sms": ("convlstm", True),
@@ -129,9 +128,9 @@ def _check_network(kind, cfg, arrays) -> list:
   paths = reference_paths(model, params, RENAMES)
   frames = jnp.asarray(nchw_to_nhwc(arrays["input/frames"]), jnp.float32)
   b = frames.shape[0]
-  graphdef, state = TrainState.create(model, optax.identity(), 0)
-  gradient = jax.jit(make_gradient(
-      graphdef, loss_cfg, "float32", ScheduledSampling(t_in, t_out)))
+  run = build_run(gradient_config(model_cfg, loss_cfg, t_in, t_out),
+                  model=model)
+  state, gradient = run.state, jax.jit(run.gradient())
   batch = {"inputs": frames[:, :t_in], "targets": frames[:, t_in:],
            "true_weight": weights_from_mask(np.asarray(arrays["input/mask"]),
                                             t_in, reverse=False)}

@@ -8,8 +8,8 @@ initial weights, each step's batch and scheduled-sampling mask, loss,
 learning rate and Adam beta1, the first gradient, and the weights after the
 first and the last step. The check turns the fixture's configuration into an
 ordinary stjax config (`openstl_config`), builds the model, optimizer,
-schedule and loss from it with the functions every run uses (build_model,
-build_optimizer, make_gradient / make_train_step), imports the initial
+schedule and loss from it as every run does (stjax.train.build.build_run,
+with the fixture's model), imports the initial
 weights, replays the K steps with the stored batches and masks through the
 jitted train step, in float64, and prints the relative error of each step's
 loss, learning rate and beta1, of the first gradient and of the change of
@@ -30,11 +30,11 @@ from stjax.interop.fixtures import (TOLERANCE, nchw_to_nhwc, read_fixture,
                                     relative_error)
 from stjax.interop.weights import (flat_variables, import_state_dict,
                                    reference_paths, torch_to_flax)
-from stjax.models import build_model, is_recurrent
-from stjax.train.optim import (BASE_MOMENTUM, MAX_MOMENTUM, build_optimizer,
+from stjax.models import build_model
+from stjax.train.build import build_run
+from stjax.train.optim import (BASE_MOMENTUM, MAX_MOMENTUM,
                                decay_mask, injected_hyperparams)
-from stjax.train.sampling import ScheduledSampling, weights_from_mask
-from stjax.train.step import TrainState, make_gradient, make_train_step
+from stjax.train.sampling import weights_from_mask
 
 _SIMVP_NAMES = {"gsta": "simvp_gsta", "incepu": "simvp_incepu", "tau": "tau"}
 
@@ -177,15 +177,11 @@ def check_train_fixture(path) -> list[tuple[str, float, str]]:
     _to_float64(model)  # before the import: the weights keep their precision
     import_state_dict(model, initial_ref)
     paths = reference_paths(model, initial_ref)
-    tx, _ = build_optimizer(config.optim, int(cfg["train"]["total_steps"]))
-    graphdef, state = TrainState.create(model, tx, config.seed)
+    run = build_run(config, int(cfg["train"]["total_steps"]), model=model)
+    state, sampling, train_step = run.state, run.sampling, run.train_step
     rows = [("decay groups", _decay_groups_error(cfg, state.params, paths),
              "which parameters decay")]
-    sampling = (ScheduledSampling.from_config(
-        config.sampling, config.data.pre_seq_length, config.data.aft_seq_length)
-        if is_recurrent(model) else None)
-    gradient = jax.jit(make_gradient(graphdef, config.loss, "float32", sampling))
-    train_step = make_train_step(graphdef, tx, config.loss, "float32", sampling)
+    gradient = jax.jit(run.gradient())
     initial = _arrays(state.params, state.model_state)
     after1 = None
     for k in range(steps):

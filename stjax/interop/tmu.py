@@ -31,15 +31,14 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 from flax import nnx
 
-from stjax.interop.fixtures import relative_error
+from stjax.interop.fixtures import gradient_config, relative_error
 from stjax.interop.weights import flat_variables, torch_to_flax
 from stjax.models import build_model
 from stjax.models.recurrent import inference_weights, patchify
-from stjax.train.sampling import ScheduledSampling, weights_from_mask
-from stjax.train.step import TrainState, make_gradient
+from stjax.train.build import build_run
+from stjax.train.sampling import weights_from_mask
 
 KINDS = ("tmu_code",)
 _IFOG_TO_IFGO = (0, 1, 3, 2)
@@ -144,9 +143,9 @@ def check_fixture(cfg: dict, arrays: dict, dtype=jnp.float32) -> list:
   mask = np.asarray(arrays["input/mask"])[:, :, 0, 0, 0]
   weights = weights_from_mask(mask, t_in, reverse=False)
   loss_cfg = ml_collections.ConfigDict({"terms": {"mse": 1.0, "distill": 0.1}})
-  graphdef, state = TrainState.create(model, optax.identity(), 0)
-  gradient = jax.jit(make_gradient(graphdef, loss_cfg, "float32",
-                                   ScheduledSampling(t_in, t - t_in)))
+  run = build_run(gradient_config(model_config(cfg), loss_cfg, t_in, t - t_in),
+                  model=model)
+  state, gradient = run.state, jax.jit(run.gradient())
   batch = {"inputs": frames[:, :t_in], "targets": frames[:, t_in:],
            "true_weight": weights}
   (loss, (_, terms)), grads = gradient(state.params, state.model_state, batch,

@@ -12,11 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from stjax.models import RECURRENT
-from stjax.models.recurrent import RecurrentNet
+from stjax.models.recurrent import STACKS, RecurrentNet
 
 # The recurrent models OpenSTL implements (MS-LSTM is not among them).
-OPENSTL_RECURRENT = {k: v for k, v in RECURRENT.items() if k != "mslstm"}
+OPENSTL_RECURRENT = STACKS  # OpenSTL's recurrent methods, by config name
 
 # Reference parameter names -> stjax module paths, applied in order.
 _SIMVP_RENAMES = (

@@ -54,39 +54,30 @@ def prepare(config, batch: int) -> Prepared:
   import jax  # pylint: disable=import-outside-toplevel
   from flax import nnx  # pylint: disable=import-outside-toplevel
   from stjax.data import frame_shape  # pylint: disable=import-outside-toplevel
-  from stjax.models import is_recurrent  # pylint: disable=import-outside-toplevel
   from stjax.train import mesh as mesh_lib  # pylint: disable=import-outside-toplevel
-  from stjax.train.optim import build_optimizer  # pylint: disable=import-outside-toplevel
-  from stjax.train.pretrained import build_run_model  # pylint: disable=import-outside-toplevel
-  from stjax.train.sampling import ScheduledSampling  # pylint: disable=import-outside-toplevel
-  from stjax.train.step import TrainState, make_predict, make_train_step  # pylint: disable=import-outside-toplevel
+  from stjax.train.build import build_run  # pylint: disable=import-outside-toplevel
+  from stjax.train.pretrained import load_model  # pylint: disable=import-outside-toplevel
 
   d = config.data
   in_shape = (d.pre_seq_length, *frame_shape(d))
   mesh = mesh_lib.make_mesh()
-  model = build_run_model(config)
-  tx, _ = build_optimizer(config.optim, 1000)
-  graphdef, state = TrainState.create(model, tx, config.seed)
-  params = sum(x.size for x in jax.tree.leaves(state.params))
+  # 1000 steps: the schedules' shape only
+  run = build_run(config, total_steps=1000, pretrained=load_model)
+  model, graphdef, train_step = run.model, run.graphdef, run.train_step
+  params = run.num_params
   # TMU's frozen sources: needed to train, not to predict.
   frozen = sum(x.size for x in jax.tree.leaves(
       nnx.state(model, nnx.All(nnx.Param, nnx.PathContains("sources")))))
-  state = mesh_lib.put_replicated(state, mesh)
+  state = mesh_lib.put_replicated(run.state, mesh)
   key = jax.random.key(0)
   data = {"inputs": jax.random.uniform(key, (batch, *in_shape)),
           "targets": jax.random.uniform(key, (batch, d.aft_seq_length,
                                               *in_shape[1:]))}
   data = mesh_lib.put_batch(jax.device_get(data), mesh)
-  sampling = (ScheduledSampling.from_config(
-      config.sampling, d.pre_seq_length, d.aft_seq_length,
-      total_steps=max(1, config.train.epochs) * 1000)  # the schedule's shape only
-      if is_recurrent(model) else None)
-  train_step = make_train_step(graphdef, tx, config.loss,
-                               config.train.compute_dtype, sampling)
   t0 = time.perf_counter()
   train = train_step.lower(state, data).compile()
   train_compile_s = time.perf_counter() - t0
-  predict = make_predict(graphdef, config.train.compute_dtype)
+  predict = run.predict()
   t0 = time.perf_counter()
   infer = predict.lower(state.params, state.model_state, data["inputs"]).compile()
   infer_compile_s = time.perf_counter() - t0

@@ -1,11 +1,17 @@
-"""orbax checkpoints of the whole training state.
+"""orbax checkpoints of the training state, the weights as their own item.
 
 Two managers in the workdir: `checkpoints/` holds the latest states (every
 `ckpt_every_steps` and at each epoch end) for resuming, `best/` the one state
 with the lowest validation MSE. orbax writes each step to a temporary folder
 and renames it when complete, so an interrupted save never spoils an older one.
-The data-iterator position is the step itself (the pipeline is random access),
-and it is saved in the metadata next to the state.
+
+A step holds three items: `weights` (the trained parameters and the model's
+other state: what prediction needs), `train` (step, optimizer state, key:
+what resuming needs besides) and `meta` (the step; the data-iterator position
+is the step itself, the pipeline being random access). Prediction restores
+`weights` alone, without building an optimizer. Checkpoints of stjax 0.1
+hold one `state` item; they restore whole (`legacy_state` builds the
+template they need).
 
 Integrity: once a step is written, process 0 records the SHA-256 of each of its
 files in `<step>/stjax_checksums.json`. A restore verifies them and, when a
@@ -30,6 +36,16 @@ from stjax.errors import CheckpointError
 __all__ = ["CheckpointError", "Checkpoints"]
 
 _CHECKSUMS = "stjax_checksums.json"
+_LEGACY_ITEM = "state"  # stjax 0.1: the whole TrainState as one item
+
+
+def weights_of(state) -> dict:
+  """The `weights` item of a TrainState (or of its template)."""
+  return {"params": state.params, "model_state": state.model_state}
+
+
+def _train_of(state) -> dict:
+  return {"step": state.step, "opt_state": state.opt_state, "rng": state.rng}
 
 
 def _digests(step_dir: pathlib.Path) -> dict[str, str]:
@@ -66,7 +82,8 @@ class Checkpoints:
     offers the state to `best/` (a non-finite score is never offered)."""
     self._seal()
     step = int(jax.device_get(state.step))
-    args = ocp.args.Composite(state=ocp.args.StandardSave(state),
+    args = ocp.args.Composite(weights=ocp.args.StandardSave(weights_of(state)),
+                              train=ocp.args.StandardSave(_train_of(state)),
                               meta=ocp.args.JsonSave(meta))
     if self.latest.latest_step() != step:
       self.latest.save(step, args=args)
@@ -98,11 +115,18 @@ class Checkpoints:
       return True
     return json.loads(sums.read_text()) == _digests(directory / str(step))
 
-  def _restore(self, manager, directory, template, steps, sharding):
-    """(state, meta) of the newest intact step of `steps`, or None."""
-    def abstract(x):
-      return jax.ShapeDtypeStruct(x.shape, x.dtype,
-                                  sharding=sharding or getattr(x, "sharding", None))
+  def _restore(self, manager, directory, template, steps, sharding,
+               legacy_state=None):
+    """(restored, meta) of the newest intact step of `steps`, or None.
+
+    `template` is a TrainState (resuming: the whole state comes back) or a
+    weights dict (weights_of: only that item is read). A stjax 0.1 step
+    restores whole into `legacy_state()`, a TrainState template."""
+    def abstract(tree):
+      return jax.tree.map(lambda x: jax.ShapeDtypeStruct(
+          x.shape, x.dtype, sharding=sharding or getattr(x, "sharding", None)),
+                          tree)
+    whole = not isinstance(template, dict)
     for i, step in enumerate(steps):
       older = steps[i + 1] if i + 1 < len(steps) else None
       problem = None
@@ -110,10 +134,10 @@ class Checkpoints:
         problem = "its files changed since they were written (checksums differ)"
       else:
         try:
-          out = manager.restore(step, args=ocp.args.Composite(
-              state=ocp.args.StandardRestore(jax.tree.map(abstract, template)),
-              meta=ocp.args.JsonRestore()))
-          return out["state"], out["meta"]
+          return self._read(manager, directory / str(step), step, template,
+                            whole, abstract, legacy_state)
+        except CheckpointError:
+          raise
         except Exception as e:  # orbax raises many types for unreadable files
           problem = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
       if older is None:
@@ -127,24 +151,56 @@ class Checkpoints:
               f"kept.", file=sys.stderr, flush=True)
     return None
 
-  def restore_latest(self, template, sharding=None):
-    """(state, meta) of the newest good checkpoint, or None for a fresh run."""
-    steps = sorted(self.latest.all_steps(), reverse=True)
-    return self._restore(self.latest, self.latest_dir, template, steps, sharding)
+  @staticmethod
+  def _read(manager, step_dir, step, template, whole, abstract, legacy_state):
+    if (step_dir / _LEGACY_ITEM).is_dir():  # stjax 0.1: one `state` item
+      if whole:
+        full = template
+      elif legacy_state is not None:
+        full = legacy_state()
+      else:
+        raise CheckpointError(
+            f"{step_dir} was written by stjax 0.1 (one `state` item); load it "
+            f"with stjax.load_run, which rebuilds its optimizer state.")
+      out = manager.restore(step, args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(abstract(full)),
+          meta=ocp.args.JsonRestore()))
+      state = out["state"]
+      return (state if whole else weights_of(state)), out["meta"]
+    items = {"weights": ocp.args.StandardRestore(abstract(
+        weights_of(template) if whole else template)),
+             "meta": ocp.args.JsonRestore()}
+    if whole:
+      items["train"] = ocp.args.StandardRestore(abstract(_train_of(template)))
+    out = manager.restore(step, args=ocp.args.Composite(**items))
+    if not whole:
+      return out["weights"], out["meta"]
+    return template.replace(**out["weights"], **out["train"]), out["meta"]
 
-  def restore_best(self, template, sharding=None):
-    """(state, meta) with the lowest validation MSE, or None."""
+  def restore_latest(self, template, sharding=None, legacy_state=None):
+    """(state, meta) of the newest good checkpoint, or None for a fresh run;
+    with a weights template (weights_of), (weights, meta)."""
+    steps = sorted(self.latest.all_steps(), reverse=True)
+    return self._restore(self.latest, self.latest_dir, template, steps,
+                         sharding, legacy_state)
+
+  def restore_best(self, template, sharding=None, legacy_state=None):
+    """(state or weights, meta) with the lowest validation MSE, or None."""
     step = self.best.best_step()
     steps = [] if step is None else [step]
-    return self._restore(self.best, self.best_dir, template, steps, sharding)
+    return self._restore(self.best, self.best_dir, template, steps, sharding,
+                         legacy_state)
 
-  def restore_step(self, template, step: int, sharding=None):
-    """(state, meta) of training step `step`, from the kept latest ones or
-    the best; a CheckpointError lists the steps there are."""
+  def restore_step(self, template, step: int, sharding=None,
+                   legacy_state=None):
+    """(state or weights, meta) of training step `step`, from the kept latest
+    ones or the best; a CheckpointError lists the steps there are."""
     if step in self.latest.all_steps():
-      return self._restore(self.latest, self.latest_dir, template, [step], sharding)
+      return self._restore(self.latest, self.latest_dir, template, [step],
+                           sharding, legacy_state)
     if step == self.best.best_step():
-      return self._restore(self.best, self.best_dir, template, [step], sharding)
+      return self._restore(self.best, self.best_dir, template, [step],
+                           sharding, legacy_state)
     kept = sorted(set(self.latest.all_steps()) | {
         s for s in [self.best.best_step()] if s is not None})
     raise CheckpointError(f"No checkpoint of step {step} in {self.latest_dir.parent}; "
