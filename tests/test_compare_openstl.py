@@ -10,6 +10,8 @@ import torch  # noqa: F401  (requirements.txt: the stand-in is a PyTorch model)
 from stjax.compare import cases, driver
 from stjax.errors import ConfigError
 
+pytestmark = pytest.mark.slow  # every test here trains, replays or runs a command
+
 STAND_IN = os.path.join(os.path.dirname(__file__), "compare_stand_in.py") + ":build"
 TINY = cases.Case(
     "tiny_convlstm", "mmnist/convlstm",

@@ -46,6 +46,7 @@ def test_unused_reference_tensors_are_skipped_but_unknown_ones_refused(tmp_path)
     openstl.check_fixture(path)
 
 
+@pytest.mark.slow
 def test_check_command_passes_and_prints_one_line_per_output():
   out = subprocess.run(
       [sys.executable, "-m", "stjax.interop.openstl", "check",

@@ -100,6 +100,7 @@ def test_reader_errors_are_clear(tmp_path):
     [source[i] for i in range(len(source))]
 
 
+@pytest.mark.slow
 def test_simvp_autoregressive_extension_feeds_its_predictions_back():
   model = SimVP(in_shape=(2, 16, 16, 1), out_frames=2, hid_S=4, hid_T=8, N_S=2,
                 N_T=2, rngs=nnx.Rngs(0))
@@ -114,6 +115,7 @@ def test_simvp_autoregressive_extension_feeds_its_predictions_back():
   assert not np.allclose(second, first)
 
 
+@pytest.mark.slow
 def test_training_on_a_short_horizon_tests_on_a_longer_one(tmp_path):
   _write_kth(tmp_path / "kth", [(a, p, 14) for a in kth.ACTIONS
                                 for p in (1, 2, 3, 16, 17)])

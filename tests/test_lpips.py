@@ -27,6 +27,7 @@ def weights_file(tmp_path_factory):
   return str(path)
 
 
+@pytest.mark.slow
 def test_lpips_matches_the_reference_package(weights_file):
   ref = np.load(FIXTURE / "lpips_alex_random.npz")
   w = lpips.load_weights(weights_file)
@@ -40,6 +41,7 @@ def test_lpips_matches_the_reference_package(weights_file):
   assert float(lpips.distance(nhwc(ref["x"]), nhwc(ref["x"]), w)[0]) == 0.0
 
 
+@pytest.mark.slow
 def test_lpips_metric_in_a_run_and_its_errors(weights_file, tmp_path):
   spec = metrics.MetricSpec(names=("mse", "lpips"), lpips_weights=weights_file)
   a = np.random.default_rng(0).random((2, 3, 32, 32, 1)).astype(np.float32)

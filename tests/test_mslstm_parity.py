@@ -7,9 +7,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import ROOT
 from stjax.interop import check
+
+pytestmark = pytest.mark.slow  # every test here trains, replays or runs a command
 
 MSLSTM_FIXTURES = ROOT / "tests" / "fixtures" / "mslstm"
 # shared: the cell, the MS-LSTM and SMS-LSTM pyramids; made here from the

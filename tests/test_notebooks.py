@@ -3,6 +3,7 @@
 parameter cell sets."""
 import importlib.util
 import os
+import re
 import time
 
 import nbformat
@@ -10,6 +11,8 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # every test here trains, replays or runs a command
 
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = sorted((NOTEBOOKS / "src").glob("*.py"))
@@ -19,7 +22,7 @@ _spec.loader.exec_module(build)
 
 
 def test_every_notebook_is_built_from_its_source():
-  assert len(SOURCES) == 5
+  assert len(SOURCES) == 5 and {s.stem for s in SOURCES} == set(CHECKS)
   for src in SOURCES:
     committed = nbformat.read(NOTEBOOKS / f"{src.stem}.ipynb", as_version=4)
     fresh = build.build(src)
@@ -48,4 +51,45 @@ def test_notebook_runs_top_to_bottom(name, tmp_path):
   errors = [o for c in nb.cells for o in c.get("outputs", [])
             if o.get("output_type") == "error"]
   assert not errors
+  printed = "".join(o.get("text", "") for c in nb.cells
+                    for o in c.get("outputs", []) if o.get("output_type") == "stream")
+  CHECKS[name](printed)
   print(f"{name}: {time.perf_counter() - start:.0f} s")
+
+
+def _number_after(text: str, label: str) -> float:
+  match = re.search(re.escape(label) + r"\s*([-+0-9.eE]+|nan|inf)", text)
+  assert match, f"the notebook did not print {label!r}"
+  return float(match.group(1))
+
+
+def _quickstart(text):
+  """The reloaded run scores new clips near its own test MSE (asserted in
+  the notebook) and predicts 10 frames of each of the 4 clips."""
+  assert "predicted (4, 10, 64, 64, 1)" in text
+  assert 0 < _number_after(text, "'mse':") < 1e4
+
+
+def _from_openstl(text):
+  assert _number_after(text, "relative error against OpenSTL:") < 1e-4
+
+
+def _own_data(text):
+  assert "predicted (2, 6, " in text  # 6 observed -> 6 predicted frames
+  assert 0 < _number_after(text, "mean squared error per frame:") < 1e4
+
+
+def _tmu(text):
+  runs = re.findall(r"^\s*(\w+)  MSE\s+([0-9.]+)", text, re.M)
+  assert [r for r, _ in runs] == ["source_1digit", "source_2digit", "scratch",
+                                   "finetune", "tmu", "tmu_untrained"], runs
+  assert all(0 < float(m) < 1e4 for _, m in runs)
+
+
+def _multi_device(text):
+  assert _number_after(text, "largest relative difference:") < 1e-4
+
+
+CHECKS = {"01_quickstart": _quickstart, "02_from_openstl": _from_openstl,
+          "03_your_own_data": _own_data, "04_tmu_transfer": _tmu,
+          "05_multi_device": _multi_device}

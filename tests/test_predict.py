@@ -27,6 +27,7 @@ def trained(tmp_path_factory):
   return workdir, c, results
 
 
+@pytest.mark.slow
 def test_a_loaded_run_reproduces_its_own_test_numbers(trained):
   workdir, c, results = trained
   run = stjax.load_run(workdir)
@@ -68,6 +69,7 @@ def test_step_selection_and_bad_input_are_one_line_errors(trained):
     run.evaluate(good, good[:, :, :8])
 
 
+@pytest.mark.slow
 def test_the_predict_command_reads_a_folder_and_writes_pictures(trained, tmp_path):
   workdir, _, _ = trained
   clip = tmp_path / "clip"
@@ -152,6 +154,7 @@ def test_arrays_dataset_cuts_one_stream_and_maps_float_ranges(tmp_path):
     build_datasets(c.data)
 
 
+@pytest.mark.slow
 def test_a_run_trains_on_arrays_and_predicts(tmp_path):
   rng = np.random.default_rng(1)
   np.save(tmp_path / "clips.npy", rng.random((24, 6, 16, 16, 1)).astype(np.float32))

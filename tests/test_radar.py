@@ -101,6 +101,7 @@ def test_skill_scores_from_counted_events():
   assert s["per_frame"]["csi_half"] == [pytest.approx(0.5)]
 
 
+@pytest.mark.slow
 def test_a_radar_run_reports_skill_per_threshold(tmp_path):
   rng = np.random.default_rng(0)
   np.savez(tmp_path / "radar.npz",

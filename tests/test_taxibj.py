@@ -70,6 +70,7 @@ def test_bad_files_are_clear_errors(tmp_path):
     build_datasets(c.data)
 
 
+@pytest.mark.slow
 def test_a_run_on_taxibj_trains_and_tests(tmp_path):
   _write(tmp_path / "dataset.npz", n_train=40, n_test=8)
   c = _config(tmp_path / "dataset.npz")

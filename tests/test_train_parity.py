@@ -19,6 +19,8 @@ from stjax.models.recurrent import MIM
 from stjax.models.translators import MetaTranslator, drop_path_rates
 from stjax.train.optim import build_optimizer, one_cycle
 
+pytestmark = pytest.mark.slow  # every test here trains, replays or runs a command
+
 TRAIN_FIXTURES = ROOT / "tests" / "fixtures" / "openstl_train"
 # Shared fixtures, then ones made by fixtures/openstl_train/make_fixture.py:
 # MIM-S detached, weight decay groups (TAU with DDR; PredRNN with layer norm).

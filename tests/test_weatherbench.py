@@ -122,6 +122,7 @@ def test_reader_errors_are_clear(tmp_path):
     build_datasets(c.data)
 
 
+@pytest.mark.slow
 def test_a_weatherbench_run_reports_errors_in_kelvin(tmp_path):
   from experiments.configs.weatherbench import convlstm
   from stjax.train.loop import train_and_evaluate
