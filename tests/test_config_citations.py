@@ -11,6 +11,8 @@ import importlib
 
 import pytest
 
+from experiments.configs import benchmarks
+
 CITED = {
     "mmnist/simvp/SimVP_gSTA.py": (64, 512, 4, 8, 1e-3, 0.0, "onecycle"),
     "mmnist/simvp/SimVP_IncepU.py": (64, 512, 4, 8, 1e-3, 0.0, "onecycle"),
@@ -46,11 +48,10 @@ CITED = {
     "kitticaltech/PredRNN.py": (2, 1e-2, "onecycle"),
     "kitticaltech/MIM.py": (2, 1e-2, "onecycle"),
 }
-MODELS = ("simvp_gsta", "tau", "convlstm", "predrnn", "mim")
 CONFIGS = ([f"mmnist.{m}" for m in ("simvp_gsta", "simvp_incepu", "tau", "convlstm",
                                     "predrnn", "predrnnpp", "predrnnv2", "mim")]
            + [f"{d}.{m}" for d in ("taxibj", "kth", "human36m", "weatherbench",
-                                   "kitti_caltech") for m in MODELS])
+                                   "kitti_caltech") for m in benchmarks.BENCHMARK_MODELS])
 
 
 @pytest.mark.parametrize("name", CONFIGS)

@@ -158,7 +158,7 @@ OPENSTL = {
     **{(d, m): (v, f"{f} (no OpenSTL config for {d}: Moving MNIST's)")
        for d in ("radar", "tfds") for m, (v, f) in _MMNIST.items()},
 }
-MODELS = ("simvp_gsta", "tau", "convlstm", "predrnn", "mim")
+BENCHMARK_MODELS = ("simvp_gsta", "tau", "convlstm", "predrnn", "mim")
 # Recomputed gates in the backward pass, so batch 16 fits one 80 GB GPU:
 # without it, on an H100, KTH's PredRNN asked for 82 GiB and MIM for 161 GiB
 # (29-step rollouts at 64 x 64 x 128 states), KITTI's MIM for 73 GiB. With it
@@ -169,7 +169,7 @@ REMAT = {("kth", "predrnn"), ("kth", "mim"), ("kitti_caltech", "mim")}
 def get(dataset: str, model: str, arg: str | None = None):
   c = DATA[dataset](base.get_base_config())
   if (dataset, model) not in OPENSTL:
-    raise ValueError(f"No {model!r} benchmark config; choose one of {MODELS}.")
+    raise ValueError(f"No {model!r} benchmark config; choose one of {BENCHMARK_MODELS}.")
   values, source = OPENSTL[(dataset, model)]
   c.cites = f"OpenSTL c74deb5 configs/{source}"
   if model in ("simvp_gsta", "tau"):

@@ -25,13 +25,13 @@ from stjax import losses
 from stjax.interop import openstl_train
 from stjax.interop.fixtures import (TOLERANCE, nchw_to_nhwc, read_fixture,
                                     relative_error)
-from stjax.interop.weights import (OPENSTL_RECURRENT, import_state_dict,
+from stjax.interop.weights import (STACKS, import_state_dict,
                                    load_torch_state_dict)
 from stjax.models.recurrent import RecurrentNet, patchify
 from stjax.models.simvp import SimVP
 from stjax.train.sampling import weights_from_mask
 
-__all__ = ["OPENSTL_RECURRENT", "TOLERANCE", "check_fixture", "import_state_dict",
+__all__ = ["STACKS", "TOLERANCE", "check_fixture", "import_state_dict",
            "load_torch_state_dict", "main", "model_from_config", "read_fixture",
            "relative_error"]
 
@@ -71,7 +71,7 @@ def _recurrent_from_config(cfg) -> RecurrentNet:
   if cfg.get("stride", 1) != 1:
     raise ValueError(f"stride={cfg['stride']}: stjax's cells keep the state "
                      f"size, stride 1 only.")
-  return OPENSTL_RECURRENT[cfg["model"]](
+  return STACKS[cfg["model"]](
       in_shape=(cfg["pre_seq_length"], h, w, c),
       out_frames=cfg["aft_seq_length"], num_hidden=cfg["num_hidden"],
       filter_size=cfg["filter_size"], patch_size=cfg["patch_size"],
@@ -113,11 +113,11 @@ def model_from_config(cfg: dict):
   model = cfg.get("model", "")
   if model == "SimVP":
     return _simvp_from_config(cfg)
-  if model in OPENSTL_RECURRENT:
+  if model in STACKS:
     return _recurrent_from_config(cfg)
   raise ValueError(f"OpenSTL model {model!r} is not supported by the importer "
                    f"(supported: SimVP with IncepU, gSTA, TAU; "
-                   f"{', '.join(OPENSTL_RECURRENT)}).")
+                   f"{', '.join(STACKS)}).")
 
 
 def check_fixture(path) -> dict[str, float]:
@@ -128,11 +128,11 @@ def check_fixture(path) -> dict[str, float]:
   with jax.default_matmul_precision("highest"):
     if model == "SimVP":
       return _check_simvp(cfg, arrays)
-    if model in OPENSTL_RECURRENT:
+    if model in STACKS:
       return _check_recurrent(cfg, arrays)
   raise ValueError(f"{path}: model {model!r} is not supported by the importer "
                    f"(supported: SimVP with IncepU, gSTA, TAU; "
-                   f"{', '.join(OPENSTL_RECURRENT)}).")
+                   f"{', '.join(STACKS)}).")
 
 
 _USAGE = ("usage: python -m stjax.interop.openstl check|check-train PATH.npz "

@@ -26,6 +26,7 @@ import ml_collections
 import numpy as np
 from flax import nnx
 
+from stjax import losses
 from stjax.interop.fixtures import (TOLERANCE, nchw_to_nhwc, read_fixture,
                                     relative_error)
 from stjax.interop.weights import (flat_variables, import_state_dict,
@@ -84,11 +85,11 @@ def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
         "r_exp_alpha": float(s.get("r_exp_alpha", 1.0))})
   loss = cfg.get("loss", {"mse": 1.0})
   c.loss = ml_collections.ConfigDict({
-      "terms": ml_collections.ConfigDict({"mse": float(loss.get("mse", 1.0))}),
-      "ddr_tau": float(loss.get("ddr_tau", 0.1)),
-      "ddr_eps": float(loss.get("ddr_eps", 1e-12))})
+      "terms": ml_collections.ConfigDict({"mse": float(loss.get("mse", 1.0))})})
   if loss.get("ddr_alpha", 0):
-    c.loss.terms.ddr = float(loss["ddr_alpha"])
+    losses.add_ddr(c.loss, alpha=loss["ddr_alpha"],
+                   tau=loss.get("ddr_tau", losses.DDR_TAU),
+                   eps=loss.get("ddr_eps", losses.DDR_EPS))
   if loss.get("decouple_beta", 0):
     c.loss.terms.decouple = float(loss["decouple_beta"])
   c.optim = _optim_section(t)

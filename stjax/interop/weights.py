@@ -14,8 +14,6 @@ from flax import nnx
 
 from stjax.models.recurrent import STACKS, RecurrentNet
 
-# The recurrent models OpenSTL implements (MS-LSTM is not among them).
-OPENSTL_RECURRENT = STACKS  # OpenSTL's recurrent methods, by config name
 
 # Reference parameter names -> stjax module paths, applied in order.
 _SIMVP_RENAMES = (
@@ -71,7 +69,7 @@ def reference_paths(model: nnx.Module, names, renames=None,
   if renames is not None:
     pass
   elif isinstance(model, RecurrentNet):
-    if type(model) not in OPENSTL_RECURRENT.values():
+    if type(model) not in STACKS.values():
       raise ValueError(f"OpenSTL has no {type(model).__name__}; there are no "
                        f"weights of it to import.")
     renames = _RECURRENT_RENAMES
