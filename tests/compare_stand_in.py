@@ -1,51 +1,35 @@
-"""A tiny PyTorch ConvLSTM standing in for OpenSTL in the compare_openstl
-test: one layer of `hidden` channels on 4x4 patches of 16x16 frames, the
-same parameters as stjax's ConvLSTM (x- and h-convolutions without bias, a
-1x1 readout), trained with Adam on the next-frame MSE. Builder of
-stjax/compare/torch_worker.py; `extra` adds a parameter tensor of that many
-numbers, for the test of mismatched configs."""
-import torch
-from torch import nn
-
-
-class StandIn(nn.Module):
-  def __init__(self, channels: int, hidden: int, kernel: int, extra: int):
-    super().__init__()
-    self.hidden = hidden
-    self.conv_x = nn.Conv2d(channels, 4 * hidden, kernel, padding=kernel // 2, bias=False)
-    self.conv_h = nn.Conv2d(hidden, 4 * hidden, kernel, padding=kernel // 2, bias=False)
-    self.conv_last = nn.Conv2d(hidden, channels, 1, bias=False)
-    self.extra = nn.Parameter(torch.zeros(extra)) if extra else None
-
-  def forward(self, frames):  # (B, T, C, H, W) -> the T - 1 next frames
-    b, t, _, h, w = frames.shape
-    hid = frames.new_zeros(b, self.hidden, h, w)
-    mem = torch.zeros_like(hid)
-    out = []
-    for k in range(t - 1):
-      i, f, g, o = torch.chunk(self.conv_x(frames[:, k]) + self.conv_h(hid), 4, dim=1)
-      mem = torch.sigmoid(f) * mem + torch.sigmoid(i) * torch.tanh(g)
-      hid = torch.sigmoid(o) * torch.tanh(mem)
-      out.append(self.conv_last(hid))
-    return torch.stack(out, dim=1)
+"""A reference stand-in for the compare_openstl test, in numpy, so the test
+needs no PyTorch: it has the parameter tensors of stjax's one-layer ConvLSTM
+(x- and h-convolutions without bias, a 1x1 readout, on 4x4 patches of
+16x16 frames) and steps that do a fixed amount of arithmetic on them. It
+exercises the driver's protocol (rounds, medians, parameter counts), not a
+model. Builder of stjax/compare/torch_worker.py; `extra` adds a parameter
+tensor of that many numbers, for the test of mismatched configs."""
+import numpy as np
 
 
 class Reference:
+  framework = f"numpy {np.__version__}"
+
   def __init__(self, batch, hidden=8, frames=(4, 4), extra=0, compile=False):  # pylint: disable=redefined-builtin
     del compile
-    self.module = StandIn(16, hidden, 5, extra)
-    self.opt = torch.optim.Adam(self.module.parameters(), lr=5e-4)
-    self.frames = torch.rand(batch, sum(frames), 16, 4, 4)
+    rng = np.random.default_rng(0)
+    channels, kernel = 16, 5
+    self.params = [rng.standard_normal(s).astype(np.float32) * 0.01 for s in (
+        (4 * hidden, channels, kernel, kernel), (4 * hidden, hidden, kernel, kernel),
+        (channels, hidden, 1, 1))] + ([np.zeros(extra, np.float32)] if extra else [])
+    self.frames = rng.random((batch, sum(frames), channels * 16), np.float32)
 
-  def train_step(self):
-    pred = self.module(self.frames)
-    loss = nn.functional.mse_loss(pred, self.frames[:, 1:])
-    self.opt.zero_grad(set_to_none=True)
-    loss.backward()
-    self.opt.step()
+  def num_params(self) -> int:
+    return int(sum(p.size for p in self.params))
 
   def infer_step(self):
-    self.module(self.frames)
+    w = self.params[0].reshape(self.params[0].shape[0], -1)
+    return np.tanh(self.frames @ np.resize(w, (self.frames.shape[-1], w.shape[0])))
+
+  def train_step(self):
+    out = self.infer_step()
+    self.params[0] -= 1e-6 * float(out.mean())
 
 
 def build(batch, **kwargs):

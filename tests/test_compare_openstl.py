@@ -1,11 +1,11 @@
-"""experiments.compare_openstl's method, driven against a tiny PyTorch
-stand-in (tests/compare_stand_in.py), so that no OpenSTL source is needed."""
+"""experiments.compare_openstl's method, driven against a numpy stand-in for
+the reference (tests/compare_stand_in.py), so that neither OpenSTL nor
+PyTorch is needed."""
 import json
 import os
 import sys
 
 import pytest
-import torch  # noqa: F401  (requirements.txt: the stand-in is a PyTorch model)
 
 from stjax.compare import cases, driver
 from stjax.errors import ConfigError
@@ -39,8 +39,8 @@ def test_a_comparison_times_both_sides_in_rounds_and_reports_medians(tmp_path):
       assert r[f"ratio_{mode}"] == pytest.approx(r[f"stjax_{mode}"] / r[f"reference_{mode}"])
       assert r[f"stjax_{mode}"] > 0 and r[f"reference_{mode}"] > 0
   assert result["stjax_train_compile_s"] > 0
-  assert result["peak_rss_mib_stjax"] > 100 and result["peak_rss_mib_reference"] > 50
-  assert result["reference_version"].startswith("torch ")
+  assert result["peak_rss_mib_stjax"] > 100 and result["peak_rss_mib_reference"] > 10
+  assert result["reference_version"].startswith("numpy ")
   assert any("round 2" in l for l in lines) and "median ratio" in lines[-1]
   table = driver.markdown_table([result])
   assert f"x{result['median_ratio_train']:.2f}" in table and "19,328" in table

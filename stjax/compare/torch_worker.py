@@ -8,7 +8,9 @@ FUNCTION(batch=..., **kwargs) and returns an object with `module` (the
 torch.nn.Module, for its parameter count and train/eval mode), `train_step()`
 (one optimizer step as the reference trains) and `infer_step()` (one
 prediction). Steps run eagerly on the CPU, so each has finished when it
-returns; on a GPU the worker synchronises after each.
+returns; on a GPU the worker synchronises after each. A builder without
+torch (the test's numpy stand-in) gives `num_params()` and `framework`
+instead of `module`.
 """
 from __future__ import annotations
 
@@ -47,10 +49,18 @@ def main(argv=None) -> None:
   p.add_argument("--compile", action="store_true", help="torch.compile the model")
   a = p.parse_args(argv)
 
-  import torch  # pylint: disable=import-outside-toplevel
-  torch.manual_seed(0)
-  ref = load_builder(a.builder)(batch=a.batch, compile=a.compile,
-                                **json.loads(a.kwargs))
+  build = load_builder(a.builder)
+  try:
+    import torch  # pylint: disable=import-outside-toplevel
+    torch.manual_seed(0)
+  except ImportError:  # a builder that needs no torch
+    torch = None
+  ref = build(batch=a.batch, compile=a.compile, **json.loads(a.kwargs))
+  if not hasattr(ref, "module"):  # a stand-in without torch
+    protocol.serve(ref.train_step, ref.infer_step, a.warmup, side="reference",
+                   params=ref.num_params(), version=ref.framework, threads=1,
+                   compiled=False, cpu_count=os.cpu_count())
+    return
   module = ref.module
   sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
 
