@@ -15,9 +15,11 @@ setup(
         "stjax-transfer=stjax.cli.transfer:run",
         "stjax-predict=stjax.cli.predict:run",
         "stjax-compare-openstl=stjax.cli.compare_openstl:run",
+        "stjax-list=stjax.cli.catalog:run",
     ]},
     package_data={"stjax.data": ["assets/*.npz", "assets/*.md"]},
-    python_requires=">=3.10",
+    # orbax-checkpoint's pinned range has no release for Python 3.10
+    python_requires=">=3.11",
     install_requires=[
         "jax>=0.10.2,<0.11", "flax>=0.12.8,<0.13", "optax>=0.2.8,<0.3",
         "orbax-checkpoint>=0.12.8,<0.13", "grain>=0.2.18,<0.3",
@@ -25,14 +27,22 @@ setup(
         "tqdm>=4.66", "tensorboardX>=2.6", "h5py>=3.10", "hickle>=5.0",
         "chex>=0.1.90",
     ],
-    extras_require={"test": ["pytest>=8", "scikit-image>=0.24",
-                              "h5netcdf>=1.3", "torch>=2.1"],
-                    # experiments.compare_openstl: the PyTorch reference side
-                    # and what OpenSTL's model package imports (README)
-                    "compare": ["torch>=2.1", "opencv-python-headless",
-                                "matplotlib", "imageio", "fvcore", "einops",
-                                "PyWavelets", "scipy", "timm"],
-                    # TFDS video features need TensorFlow to decode (README)
-                    "tfds": ["tensorflow-cpu>=2.16", "tensorflow-datasets>=4.9.5",
-                             "importlib_resources"]},
+    extras_require={
+        # the test command's tools: real-format test files, the notebooks,
+        # the docs site (built with -W by the tests); no PyTorch
+        "test": ["pytest>=8", "scikit-image>=0.24", "h5netcdf>=1.3",
+                 "nbformat>=5.9", "nbclient>=0.10", "ipykernel>=6.29",
+                 "sphinx>=8", "myst-nb>=1.2", "sphinx-book-theme>=1.1"],
+        # NVIDIA GPUs: JAX's CUDA 12 build, in the tested range
+        "gpu": ["jax[cuda12]>=0.10.2,<0.11"],
+        # TPU VMs (and Colab's TPU runtime): libtpu, in the tested range
+        "tpu": ["jax[tpu]>=0.10.2,<0.11"],
+        # experiments.compare_openstl: the PyTorch reference side and what
+        # OpenSTL's model package imports (docs: Speed)
+        "compare": ["torch>=2.1", "opencv-python-headless", "matplotlib",
+                    "imageio", "fvcore", "einops", "PyWavelets", "scipy",
+                    "timm"],
+        # TFDS video features need TensorFlow to decode (docs: Datasets)
+        "tfds": ["tensorflow-cpu>=2.16", "tensorflow-datasets>=4.9.5",
+                 "importlib_resources"]},
 )

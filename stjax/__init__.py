@@ -6,6 +6,13 @@ stjax` stays light.
 """
 
 
+__all__ = ["load_run", "from_openstl"]
+
+
+def __dir__():
+  return sorted(list(globals()) + __all__)
+
+
 def __getattr__(name):
   if name in ("load_run", "from_openstl"):
     from stjax import predict  # pylint: disable=import-outside-toplevel

@@ -398,7 +398,28 @@ def summarize(sums: dict, spec: MetricSpec, future_frames: int = 0) -> dict:
           "per_frame": {k: np.asarray(v).tolist() for k, v in per_frame.items()}}
 
 
-def headline(summary: dict) -> str:
-  """The numbers of an evaluation on one line, in the spec's order."""
-  return " ".join(f"{k} {v:.4g}" for k, v in summary.items()
-                  if isinstance(v, float))
+def units(spec: "MetricSpec") -> dict[str, str]:
+  """Each headline number's unit, as results.json and the console give it."""
+  if spec.kind == "field":
+    per = {"mse": "squared variable units", "rmse": "variable units",
+           "wrmse": "variable units", "mae": "variable units",
+           "wmae": "variable units", "wmse": "squared variable units"}
+  else:
+    frame = "per frame: sum over the frame's pixels, mean over frames and sequences"
+    per = {"mse": frame, "mae": frame, "psnr": "dB, per frame", "psnr_msrnn":
+           "dB, per frame", "lpips": "per frame"}
+  return {n: per.get(n.removesuffix("_future"), "unitless, per frame")
+          for n in spec.names}
+
+
+_SHORT = {"per frame: sum over the frame's pixels, mean over frames and "
+          "sequences": "/frame", "dB, per frame": " dB"}
+
+
+def headline(summary: dict, spec: "MetricSpec | None" = None) -> str:
+  """The numbers of an evaluation on one line, in the spec's order, with
+  their units (mse 187.5/frame: a per-frame sum over pixels; psnr 13.7 dB)."""
+  unit = units(spec) if spec is not None else {}
+  return " ".join(
+      f"{k} {v:.4g}{_SHORT.get(unit.get(k.removesuffix('_future'), ''), '')}"
+      for k, v in summary.items() if isinstance(v, float))

@@ -2,7 +2,7 @@
 
     import stjax
     run = stjax.load_run("runs/smoke")            # best checkpoint; step=N for another
-    future = run.predict(clips)                   # (B, T_in, H, W, C) in [0, 1] -> (B, T_out, H, W, C)
+    future = run.predict(clips)                   # (B, T_in, H, W, C) in [0, 1] -> (B, T_out, H, W, C) float32 in [0, 1]
     scores = run.evaluate(clips, truth)           # the metrics the run was scored with
 
 `predict` takes numpy or jax arrays, float in [0, 1] or uint8 (scaled by
@@ -47,9 +47,12 @@ class Predictor:
   def check_frames(self, frames, what: str = "frames") -> np.ndarray:
     """(B, T, H, W, C) float32 in [0, 1], or a DataError naming the problem."""
     x = np.asarray(frames)
-    if x.ndim == 4 and self.frame_shape[2] == 1:
-      x = x[..., None]
     h, w, c = self.frame_shape
+    if x.ndim == 4 and x.shape[1:] == (h, w, c):
+      raise DataError(f"{what} of shape {x.shape} look like one clip (T, H, W, "
+                      f"C); give a batch of clips, e.g. clips[None].")
+    if x.ndim == 4 and c == 1:
+      x = x[..., None]
     if x.ndim != 5:
       raise DataError(f"{what} must be (B, T, H, W, C) = (B, T, {h}, {w}, {c})"
                       f"{' or (B, T, H, W)' if c == 1 else ''}; got shape {x.shape}.")
@@ -72,8 +75,12 @@ class Predictor:
                       f"frames scaled to [0, 1] (uint8 frames are scaled for you).")
     return x
 
-  def predict(self, frames, out_frames: int | None = None) -> np.ndarray:
-    """(B, T_in, H, W, C) observed frames -> (B, out_frames, H, W, C)."""
+  def predict(self, frames, out_frames: int | None = None,
+              clip: bool = True) -> np.ndarray:
+    """(B, T_in, H, W, C) observed frames -> (B, out_frames, H, W, C) float32
+    predictions, clipped to the frames' range [0, 1] (`clip=False`: the
+    model's raw output, which can leave it slightly; OpenSTL scores its
+    MSE/MAE on that, and `evaluate` does as the run was scored)."""
     x = self.check_frames(frames, "input frames")
     if x.shape[1] != self.in_frames:
       raise DataError(f"{self.source} reads {self.in_frames} input frames; got "
@@ -92,13 +99,14 @@ class Predictor:
         jax.sharding.PartitionSpec("data"))
     out = self._forward(self._state, jax.device_put(jnp.asarray(x), sharding),
                         horizon)
-    return np.asarray(out)[:b]
+    out = np.asarray(out, np.float32)[:b]
+    return np.clip(out, 0.0, 1.0) if clip else out
 
   def evaluate(self, frames, targets) -> dict:
     """The run's metrics of its predictions of `targets` from `frames`:
     headline numbers, `num_sequences` and `per_frame` curves."""
     y = self.check_frames(targets, "target frames")
-    pred = self.predict(frames, out_frames=y.shape[1])
+    pred = self.predict(frames, out_frames=y.shape[1], clip=False)  # the spec clips where its metric does
     if y.shape[0] != pred.shape[0]:
       raise DataError(f"{y.shape[0]} target sequences for {pred.shape[0]} inputs.")
     values = metrics.eval_metrics(jnp.asarray(pred), jnp.asarray(y), self.spec)

@@ -30,6 +30,9 @@ def test_every_notebook_is_built_from_its_source():
         (c.cell_type, c.source) for c in fresh.cells], (
             f"{src.stem}.ipynb is stale: run python notebooks/build.py")
     assert all(not c.get("outputs") for c in committed.cells)
+    first = next(c for c in committed.cells if c.cell_type == "code")
+    assert "STJAX_REPO" in first.source and "torch" not in first.source, (
+        f"{src.stem}: the first code cell installs stjax, without PyTorch")
     tagged = [c for c in committed.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{src.stem}: one parameter cell"
 
@@ -53,6 +56,9 @@ def test_notebook_runs_top_to_bottom(name, tmp_path):
   assert not errors
   printed = "".join(o.get("text", "") for c in nb.cells
                     for o in c.get("outputs", []) if o.get("output_type") == "stream")
+  # the install cell's own logic ran: in a checkout on a CPU it installs
+  # nothing and picks no accelerator extra
+  assert "JAX build for this runtime: CPU" in printed
   CHECKS[name](printed)
   print(f"{name}: {time.perf_counter() - start:.0f} s")
 

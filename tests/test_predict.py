@@ -103,9 +103,15 @@ def test_an_openstl_checkpoint_predicts_as_the_reference():
   state = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
   with jax.default_matmul_precision("highest"):
     model = stjax.from_openstl(state, cfg)
-    pred = model.predict(nchw_to_nhwc(arrays["input/x"]).clip(0, 1))
+    x = nchw_to_nhwc(arrays["input/x"]).clip(0, 1)
+    pred = model.predict(x, clip=False)  # the raw output, as OpenSTL returns it
+    clipped = model.predict(x)
   ref = nchw_to_nhwc(arrays["output/pred_y"])
   assert np.max(np.abs(pred - ref)) / np.max(np.abs(ref)) < 1e-4
+  assert ref.min() < 0  # this untrained model leaves [0, 1] ...
+  np.testing.assert_allclose(clipped, np.clip(pred, 0, 1), rtol=1e-6)  # ... predict clips
+  with pytest.raises(DataError, match=r"look like one clip \(T, H, W, C\).*clips\[None\]"):
+    model.predict(x[0])
 
 
 def _arrays_config(path, **data):

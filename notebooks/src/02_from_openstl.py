@@ -7,21 +7,38 @@
 # downloaded one, so the notebook runs anywhere and can check its answer
 # against the outputs OpenSTL computed for the same weights.
 
-# %% tags=["parameters"]
-FIXTURE = "tests/fixtures/openstl/simvp_gsta.npz"
+# %% [markdown]
+# ## Setup
+# On Colab (no checkout here) this clones `STJAX_REPO` and installs stjax with
+# the JAX build of the runtime (CPU, NVIDIA GPU or TPU) and no PyTorch; in a
+# checkout it only moves to the repository root.
 
 # %%
-import os, pathlib, subprocess, sys
-REPO = "https://github.com/stjax/stjax"  # your fork's address, if you use one
+import os, pathlib, shutil, subprocess, sys
+STJAX_REPO = "https://github.com/stjax/stjax"  # the README's STJAX_REPO: your fork's address
+
+
+def jax_extra():
+    """stjax's extra for this runtime's JAX: [gpu] with an NVIDIA GPU, [tpu] on a TPU, none on a CPU."""
+    if shutil.which("nvidia-smi"):
+        return "[gpu]"
+    if os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or pathlib.Path("/dev/accel0").exists():
+        return "[tpu]"
+    return ""
+
+
+print("JAX build for this runtime:", jax_extra() or "CPU")
 if not pathlib.Path("experiments").is_dir():
     if pathlib.Path("../experiments").is_dir():
         os.chdir("..")
     else:
-        subprocess.run(["git", "clone", "--depth=1", REPO, "stjax"], check=True)
+        subprocess.run(["git", "clone", "--depth=1", STJAX_REPO, "stjax"], check=True)
         os.chdir("stjax")
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r",
-                        "requirements.txt", "-e", "."], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "." + jax_extra()], check=True)
 sys.path.insert(0, os.getcwd())
+
+# %% tags=["parameters"]
+FIXTURE = "tests/fixtures/openstl/simvp_gsta.npz"
 
 # %%
 import jax
@@ -48,7 +65,7 @@ model = stjax.from_openstl(state_dict, config)
 inputs = nchw_to_nhwc(arrays["input/x"]).clip(0, 1)
 targets = nchw_to_nhwc(arrays["input/y"]).clip(0, 1)
 with jax.default_matmul_precision("highest"):
-    ours = model.predict(inputs)
+    ours = model.predict(inputs, clip=False)  # the raw output, as OpenSTL returns it
 reference = nchw_to_nhwc(arrays["output/pred_y"])
 error = np.max(np.abs(ours - reference)) / np.max(np.abs(reference))
 print(f"relative error against OpenSTL: {error:.2e}")

@@ -5,12 +5,15 @@ message and an exit code (the library below raises stjax.errors).
     stjax-benchmark  (python -m experiments.benchmark)
     stjax-transfer   (python -m experiments.transfer)
     stjax-predict    (python -m experiments.predict)
+    stjax-list       (python -m experiments.list)
+    stjax-compare-openstl (python -m experiments.compare_openstl)
 
 Config files are Python files that may import their helpers from
-`experiments.configs`; as with `python -m`, the current directory is on the
-import path, so run the commands from the checkout. The config file's own
-folder is on it too, so a config can import a module beside it (a model,
-dataset or metric of your own: README, "Extending stjax").
+`experiments.configs`. --config takes a file (from any directory: the
+checkout that holds it goes on the import path) or a name under
+experiments/configs (mmnist/tau:smoke), and the config file's own folder is
+on the path, so a config can import a module beside it (a model, dataset or
+metric of your own: docs, "Extending stjax").
 """
 from __future__ import annotations
 
@@ -78,25 +81,100 @@ def config_value(config_flag):
     raise ConfigError(f"the config did not load: {one_line(e)}") from None
 
 
-def config_folder_on_path(argv) -> None:
-  """Puts the folder of `--config=FILE[:variant]` on the import path."""
-  for i, arg in enumerate(argv):
-    value = None
+def checkout_root() -> pathlib.Path | None:
+  """The checkout stjax runs from (an editable install), if it has configs."""
+  root = pathlib.Path(__file__).resolve().parents[2]
+  return root if (root / "experiments" / "configs").is_dir() else None
+
+
+def find_config(value: str) -> str:
+  """A --config value (FILE.py or a name like mmnist/tau, each with an
+  optional :variant) as an absolute path, with the folders its imports need
+  on the path: the checkout holding `experiments/` (so `from
+  experiments.configs import base` works from any directory) and the config's
+  own folder (a module beside it imports by name). An unknown value is
+  returned as it is, for the config loader's one-line error."""
+  name, sep, variant = value.partition(":")
+  path = pathlib.Path(name).expanduser()
+  if not path.is_file():
+    stem = name if name.endswith(".py") else name + ".py"
+    roots = [pathlib.Path.cwd(), checkout_root()]
+    found = [r / "experiments" / "configs" / stem for r in roots if r]
+    found = [f for f in found if f.is_file()]
+    if not found:
+      return value
+    path = found[0]
+  path = path.resolve()
+  for parent in path.parents:
+    if parent.name == "configs" and parent.parent.name == "experiments":
+      if str(parent.parent.parent) not in sys.path:
+        sys.path.append(str(parent.parent.parent))
+      break
+  if str(path.parent) not in sys.path:  # last: never shadows an installed module
+    sys.path.append(str(path.parent))
+  return f"{path}{sep}{variant}"
+
+
+def resolve_config_flag(argv: list[str]) -> list[str]:
+  """argv with every --config value resolved by find_config."""
+  out, i = [], 0
+  while i < len(argv):
+    arg = argv[i]
     if arg.startswith("--config="):
-      value = arg.split("=", 1)[1]
+      arg = "--config=" + find_config(arg.split("=", 1)[1])
     elif arg == "--config" and i + 1 < len(argv):
-      value = argv[i + 1]
-    if value:
-      folder = str(pathlib.Path(value.split(":", 1)[0]).resolve().parent)
-      if folder not in sys.path:  # last: never shadows an installed module
-        sys.path.append(folder)
+      out.append(arg)
+      i += 1
+      arg = find_config(argv[i])
+    out.append(arg)
+    i += 1
+  return out
+
+
+_HELP = ("-h", "--help", "-help", "--helpshort")
+
+
+def command_help(main) -> str:
+  """The command's docstring and its own flags (absl's --help lists those
+  of the main module, which for these commands is a shim; --helpfull has
+  absl's and JAX's too)."""
+  module = sys.modules[main.__module__]
+  lines = [(module.__doc__ or "").strip(), "", "flags:"]
+  for flag in flags.FLAGS.flags_by_module_dict().get(module.__name__, []):
+    default = "" if flag.default is None else f" (default: {flag.default})"
+    lines.append(f"  --{flag.name}: {flag.help}{default}")
+    if flag.name == "config":
+      lines.append("      --config.SECTION.KEY=VALUE overrides one field; "
+                   "--config takes a file or a name under experiments/configs "
+                   "(python -m experiments.list shows them)")
+  lines.append("  --helpfull: every flag, absl's and JAX's included")
+  return "\n".join(lines)
 
 
 def run(main) -> None:
-  """app.run with the one-line flag errors (the console scripts)."""
+  """app.run with the command's own --help and one-line flag errors (the
+  console scripts)."""
   prepare()  # before the flags load the config file
-  config_folder_on_path(sys.argv)
+  sys.argv = resolve_config_flag(sys.argv)
+  if any(a in _HELP for a in sys.argv[1:]):
+    print(command_help(main))
+    sys.exit(0)
   app.run(main, flags_parser=parse_flags)
+
+
+def resume_note(workdir: str) -> str:
+  """What running a training command again will do, from what is on disk
+  (said when a run is interrupted)."""
+  folder = pathlib.Path(workdir) / "checkpoints"
+  steps = sorted(int(p.name) for p in folder.glob("*")
+                 if p.is_dir() and p.name.isdigit()) if folder.is_dir() else []
+  if (pathlib.Path(workdir) / "results.json").exists():
+    return "the run had finished; its results.json is kept."
+  if not steps:
+    return ("no checkpoint was written yet; running the same command again "
+            "starts the run afresh.")
+  return (f"running the same command again resumes from step {steps[-1]} "
+          f"(the last checkpoint in {folder}).")
 
 
 def report(error: BaseException, prefix: str = "error") -> int:

@@ -1,6 +1,6 @@
 """Speed, memory and size of a config's model, measured the same way everywhere.
 
-  python -m experiments.benchmark --config=experiments/configs/mmnist/tau.py \
+  python -m experiments.benchmark --config=experiments/configs/mmnist/tau.py \\
       --batch_sizes=1,16 --steps=10 [--json=bench.json]
 
 (`stjax-benchmark` once installed.)

@@ -1,8 +1,8 @@
 """stjax against OpenSTL (PyTorch) on the same machine, side by side:
 
-  python -m experiments.compare_openstl --openstl=OPENSTL_DIR \
-      --cases=simvp_gsta_small_b8,predrnn_small_b8 [--rounds=3] [--target_s=8] \
-      [--torch_python=PY] [--torch_pythonpath=DIRS] [--torch_compile] \
+  python -m experiments.compare_openstl --openstl=OPENSTL_DIR \\
+      --cases=simvp_gsta_small_b8,predrnn_small_b8 [--rounds=3] [--target_s=8] \\
+      [--torch_python=PY] [--torch_pythonpath=DIRS] [--torch_compile] \\
       [--out=results.jsonl] [--table]
 
 Runs stjax's own benchmark preparation (stjax.train.benchmark.prepare) and

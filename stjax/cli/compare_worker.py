@@ -2,7 +2,7 @@
 prediction, built and compiled by the benchmark's `prepare`
 (stjax.train.benchmark), served to the driver (stjax.compare.protocol).
 
-  python -m stjax.cli.compare_worker --config=mmnist/convlstm --batch=8 \
+  python -m stjax.cli.compare_worker --config=mmnist/convlstm --batch=8 \\
       [--set=model.num_hidden=(32,32) ...] [--warmup=2]
 """
 from __future__ import annotations

@@ -7,7 +7,8 @@
 `inputs` array, else its only one; --input_key names another) or a folder of
 image files (one clip, in file-name order). Clips are (B, T_in, H, W, C) or
 (B, T_in, H, W), uint8 or floats in [0, 1]; one clip may drop the B axis.
-Writes the predictions (B, T_out, H, W, C) float32 to --output (.npy, or
+Writes the predictions (B, T_out, H, W, C), float32 clipped to [0, 1] (the
+frames' range; --noclip for the model's raw output), to --output (.npy, or
 .npz with `predictions`), and with --pictures a labelled PNG grid and a GIF
 per clip batch next to it (OUTPUT_STEM.png/.gif). Any mismatch with what the
 run expects is a one-line error that says what the run reads.
@@ -28,6 +29,7 @@ _STEP = flags.DEFINE_integer("step", None, "A checkpoint's step; default the bes
 _OUT_FRAMES = flags.DEFINE_integer("out_frames", None,
                                    "Frames to predict; default the run's horizon.")
 _PICTURES = flags.DEFINE_bool("pictures", False, "Also write a PNG grid and a GIF.")
+_CLIP = flags.DEFINE_bool("clip", True, "Clip the predictions to [0, 1].")
 flags.mark_flags_as_required(["workdir", "input", "output"])
 
 
@@ -78,7 +80,7 @@ def main(argv) -> int:
            (clips.ndim == 3 and c == 1 and clips.shape[1:] == (h, w)))
     if one:  # a single clip without its batch axis
       clips = clips[None]
-    preds = run.predict(clips, out_frames=_OUT_FRAMES.value)
+    preds = run.predict(clips, out_frames=_OUT_FRAMES.value, clip=_CLIP.value)
     out = pathlib.Path(_OUTPUT.value)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":

@@ -1,7 +1,9 @@
 """Train, evaluate and write everything into the workdir.
 
-  python -m experiments.main --config=experiments/configs/mmnist/simvp_gsta.py \
+  python -m experiments.main --config=experiments/configs/mmnist/simvp_gsta.py \\
       --workdir=/tmp/run [--config.train.epochs=2]
+  stjax-train --config=mmnist/simvp_gsta:smoke --workdir=/tmp/run   (a name)
+  stjax-train --config=mmnist/tau --config.optim.lr=5e-4 --print_config
 
 (`stjax-train` is the same command once installed.) Running the same command
 again resumes the run from its last checkpoint.
@@ -16,8 +18,8 @@ from ml_collections import config_flags
 from stjax import cli
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "A config file: experiments/configs/<dataset>/<model>.py"
-    "[:smoke].", lock_config=True)
+    "config", None, "A config file, experiments/configs/<dataset>/<model>.py"
+    "[:smoke], or its name, <dataset>/<model>[:smoke].", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (resumed if it "
                                "holds a run).")
 _DISTRIBUTED = flags.DEFINE_bool(
@@ -33,7 +35,10 @@ _PROCESS_ID = flags.DEFINE_integer(
 _CACHE = flags.DEFINE_bool(
     "compilation_cache", True, "Keep compiled programs between runs "
     "(JAX_COMPILATION_CACHE_DIR, else ~/.cache/stjax/xla).")
-flags.mark_flags_as_required(["config", "workdir"])
+flags.mark_flags_as_required(["config"])
+_PRINT_CONFIG = flags.DEFINE_bool(
+    "print_config", False, "Print the resolved config (file, variant and "
+    "overrides) and exit without training; --workdir is not needed.")
 
 
 def _initialize_distributed() -> None:
@@ -56,20 +61,25 @@ def main(argv) -> int:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   cli.prepare()
-  from stjax.errors import StjaxError  # pylint: disable=import-outside-toplevel
+  from stjax.errors import ConfigError, StjaxError  # pylint: disable=import-outside-toplevel
   try:
     if _CACHE.value:
       cli.enable_compilation_cache()
     if _DISTRIBUTED.value:
       _initialize_distributed()
     config = cli.config_value(_CONFIG)
+    if _PRINT_CONFIG.value:
+      print(config)
+      return 0
+    if not _WORKDIR.value:
+      raise ConfigError("--workdir is required: where the run writes its "
+                        "checkpoints and results (resumed if it holds a run).")
     from stjax.train.loop import train_and_evaluate  # pylint: disable=import-outside-toplevel
     train_and_evaluate(config, _WORKDIR.value)
   except (StjaxError, *cli.USER_ERRORS) as e:
     return cli.report(e)
   except KeyboardInterrupt:
-    print(f"interrupted: run the same command again to resume from the last "
-          f"checkpoint in {_WORKDIR.value}/checkpoints.", file=sys.stderr)
+    print(f"interrupted: {cli.resume_note(_WORKDIR.value)}", file=sys.stderr)
     return 130
   return 0
 

@@ -102,13 +102,14 @@ class Evaluation:
                              "predicted frames alone" if self.all_steps else "")
     results = {"checkpoint_step": checkpoint_step,
                "test_set": d.test_description, "metrics_note": note,
-               "test": test}
+               "units": metrics.units(self.spec), "test": test}
     if self.lead:
       (self.workdir / "results.json").write_text(json.dumps(results, indent=1))
       split = self.test_split
       print(f"test ({test['num_sequences']} sequences of "
             f"{split.pre_seq_length} -> {split.aft_seq_length} frames, "
-            f"checkpoint of step {checkpoint_step}): {metrics.headline(test)}; "
+            f"checkpoint of step {checkpoint_step}): "
+            f"{metrics.headline(test, self.spec)}; "
             f"written to {self.workdir / 'results.json'}", flush=True)
     writer.write(total_steps, {f"test/{k}": v for k, v in test.items()
                                if isinstance(v, float)})

@@ -41,6 +41,8 @@ from stjax.train.step import NONFINITE, accumulate
 from stjax.train.writer import MetricWriter
 
 _IDENTITY_KEYS = ("data", "model", "loss", "optim", "sampling", "seed")
+# More steps than this on a CPU: a paper-sized run, warned about at the start.
+CPU_STEPS_WARNING = 5000
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
@@ -124,6 +126,7 @@ class _Trainer:
     self.lead = jax.process_index() == 0
     self.sums, self.count, self.t0, self.epoch_terms = None, 0, 0.0, []
     self.bar = None
+    self.logs = 0
 
   def train(self, state, start: int, data, mesh):
     """Steps from `start` to the end; the final state, or None if stopped."""
@@ -192,7 +195,19 @@ class _Trainer:
                              "train/seq_per_s": rate,
                              "train/lr": self.run.lr_at(step)})
     self.epoch_terms.append(terms)
+    self.logs += 1
+    if self.logs == 2:  # the first interval includes the compile
+      self._estimate(step, rate)
     self.sums, self.count, self.t0 = None, 0, time.perf_counter()
+
+  def _estimate(self, step: int, rate: float) -> None:
+    left = self.schedule.total_steps - step
+    if left <= 0 or not self.lead:
+      return
+    hours = left * self.run.config.train.batch_size / rate / 3600
+    self._say(f"time estimate: {hours:.2g} h for the remaining {left:,} steps "
+              f"at {rate:.3g} sequences/s on {jax.device_count()} "
+              f"{jax.devices()[0].platform} device(s), without evaluation")
 
   def save(self, state, step: int, val: dict | None = None) -> None:
     self.check_finite(step)
@@ -210,7 +225,9 @@ class _Trainer:
       self.evaluation.record_validation(state, step, val, self.writer)
       self.writer.flush()
     if self.epoch_terms:
-      self._say(_epoch_line(self.schedule, step, self.epoch_terms, val))
+      self._say(_epoch_line(self.schedule, step, self.epoch_terms, val,
+                            self.evaluation.spec,
+                            self.run.config.loss.get("reduction", "mean")))
     self.epoch_terms = []
 
   def _say(self, line: str) -> None:
@@ -276,6 +293,12 @@ def _announce(run: Run, data, schedule: Schedule, start: int) -> None:
           f"{schedule.total_steps} steps = {schedule.epochs} epochs x "
           f"{schedule.steps_per_epoch}; test set: {data.test_description}.",
           flush=True)
+    if (jax.devices()[0].platform == "cpu"
+        and schedule.total_steps - start > CPU_STEPS_WARNING):
+      print(f"warning: {schedule.total_steps - start:,} steps on the CPU; "
+            f"this config is sized for a GPU or TPU (its :smoke variant runs "
+            f"on a CPU). A time estimate follows the first steps.",
+            file=sys.stderr, flush=True)
 
 
 class _Preemption:
@@ -289,13 +312,24 @@ class _Preemption:
     self.multi = jax.process_count() > 1
     self.requested, self.interrupted = False, False
     self._previous, self._previous_int = None, None
+    self._previous_hook = None
 
   def __enter__(self) -> "_Preemption":
     if threading.current_thread() is threading.main_thread():
       if not self.multi:
         self._previous = signal.signal(signal.SIGTERM, self._on_signal)
       self._previous_int = signal.signal(signal.SIGINT, self._on_interrupt)
+      self._previous_hook = sys.unraisablehook
+      sys.unraisablehook = self._on_unraisable
     return self
+
+  def _on_unraisable(self, unraisable) -> None:
+    """A Ctrl-C that landed in a callback (JAX's gc hook) is raised again at
+    the next step; Python would print its traceback as 'ignored'."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+      self.interrupted = True
+      return
+    self._previous_hook(unraisable)
 
   def _on_signal(self, signum, frame) -> None:
     del signum, frame
@@ -323,15 +357,23 @@ class _Preemption:
       signal.signal(signal.SIGTERM, self._previous)
     if self._previous_int is not None:
       signal.signal(signal.SIGINT, self._previous_int)
+    if self._previous_hook is not None:
+      sys.unraisablehook = self._previous_hook
 
 
-def _epoch_line(schedule: Schedule, step: int, epoch_terms, val) -> str:
-  """One line per epoch: the mean training loss, TMU's transfer gates, and the
-  validation numbers when it validated."""
+_LOSS_UNIT = {"mean": "mean per pixel", "frame_sum": "sum per frame",
+              "sequence_sum": "sum per sequence"}
+
+
+def _epoch_line(schedule: Schedule, step: int, epoch_terms, val, spec,
+                reduction: str) -> str:
+  """One line per epoch: the mean training loss (with its reduction), TMU's
+  transfer gates, and the validation numbers, with units, when it validated."""
   mean = lambda k: np.mean([terms[k] for terms in epoch_terms])
   gates = sorted(k for k in epoch_terms[0] if k.startswith("gate_"))
   gate_text = ("" if not gates else " | transfer gates " + " ".join(
       f"{k[5:]}:{mean(k):.3f}" for k in gates))
-  val_text = "" if val is None else f" | val {metrics.headline(val)}"
+  val_text = "" if val is None else f" | val {metrics.headline(val, spec)}"
   return (f"epoch {schedule.epoch(step)}/{schedule.epochs} step {step} | "
-          f"train loss {mean('loss'):.5f}{gate_text}{val_text}")
+          f"train loss {mean('loss'):.5f} ({_LOSS_UNIT.get(reduction, reduction)})"
+          f"{gate_text}{val_text}")
