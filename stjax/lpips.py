@@ -33,7 +33,7 @@ SCALE = np.array([.458, .448, .450], np.float32)
 # comes before conv2 and conv3.
 _CONVS = ((4, 2), (1, 2), (1, 1), (1, 1), (1, 1))
 HOW_TO = ("make one with experiments/export_lpips_weights.py where torchvision "
-          "and the lpips package are installed (README: LPIPS)")
+          "and the lpips package are installed (docs/training.md: Metrics)")
 
 
 @functools.lru_cache(maxsize=4)

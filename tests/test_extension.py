@@ -1,4 +1,4 @@
-"""The README's "Extending stjax", followed to the letter: a model, a dataset
+"""The docs' "Extending stjax" (docs/extending.md), followed to the letter: a model, a dataset
 and a metric of one's own (tests/extension, four new files) train through
 the command line, predict through stjax-predict from another folder and
 reload with stjax.load_run."""

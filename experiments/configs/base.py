@@ -87,7 +87,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.eval.test_limit = 0  # evaluate only the first N test sequences; 0 = all
   c.eval.metrics = ()    # registered metric names; () = the dataset's own set
   c.eval.clip_errors = False  # MSE/MAE after clipping to [0, 1] (PredRNN/TMU code)
-  c.eval.lpips_weights = ""   # AlexNet/LPIPS weights for the "lpips" metric (README)
+  c.eval.lpips_weights = ""   # AlexNet/LPIPS weights for the "lpips" metric (docs/training.md: Metrics)
   # Recurrent models: score all T-1 predictions, the reconstructions of the
   # observed frames included (MS-LSTM code), with the future alone beside.
   c.eval.all_steps = False

@@ -162,7 +162,7 @@ BENCHMARK_MODELS = ("simvp_gsta", "tau", "convlstm", "predrnn", "mim")
 # Recomputed gates in the backward pass, so batch 16 fits one 80 GB GPU:
 # without it, on an H100, KTH's PredRNN asked for 82 GiB and MIM for 161 GiB
 # (29-step rollouts at 64 x 64 x 128 states), KITTI's MIM for 73 GiB. With it
-# KTH PredRNN peaks at 16 GB and MIM at 25 GB (README: "Every (dataset, model) config on one GPU").
+# KTH PredRNN peaks at 16 GB and MIM at 25 GB (docs/speed.md: "Every (dataset, model) config on one GPU").
 REMAT = {("kth", "predrnn"), ("kth", "mim"), ("kitti_caltech", "mim")}
 
 

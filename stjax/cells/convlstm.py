@@ -20,7 +20,7 @@ class ConvLSTMCell(nnx.Module):
   what its ConvLSTM parameter count includes) or `input_bias` (one bias per
   gate, on the input convolution: Shi et al.'s b terms, the TMU code's cell). `legacy=True` computes h' =
   sigmoid(o) * tanh(g) instead, the equation OpenSTL's released Moving MNIST
-  weights were trained with (README, "From OpenSTL": legacy_openstl).
+  weights were trained with (docs/from_openstl.md: legacy_openstl).
   """
 
   def __init__(self, in_ch: int, hidden: int, *, spatial, filter_size: int,

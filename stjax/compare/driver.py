@@ -226,7 +226,7 @@ def compare(case: Case, *, reference_python: str = sys.executable,
 
 
 def markdown_table(results: list[dict]) -> str:
-  """The README's table: one row per case."""
+  """The docs table (docs/speed.md): one row per case."""
   lines = ["| case | batch | params | train seq/s stjax / ref | **train** | "
            "infer seq/s stjax / ref | **infer** | stjax compile train / infer s | "
            "peak RSS MiB stjax / ref |", "|" + "---|" * 9]

@@ -18,7 +18,7 @@ def require_dir(path, what: str) -> pathlib.Path:
   path = pathlib.Path(path)
   if not path.is_dir():
     raise FileNotFoundError(f"{what}: directory {path} does not exist; see the "
-                            f"README's datasets section for the layout.")
+                            f"docs/datasets.md for the layout.")
   return path
 
 

@@ -119,7 +119,7 @@ def load(cfg, test_frames: int):
   for name, s in zip(("training", "validation", "test"), sources):
     if not len(s):
       raise ValueError(f"{root} gives no {name} sequence of {cfg.scenario!r} "
-                       f"frames; check the subjects and the layout (README).")
+                       f"frames; check the subjects and the layout (docs/datasets.md).")
   return sources
 
 

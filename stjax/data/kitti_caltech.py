@@ -44,7 +44,7 @@ def _frames(path: pathlib.Path):
   """The frame array of a hickle file, as a lazy h5py dataset."""
   import h5py  # pylint: disable=import-outside-toplevel
   if not path.is_file():
-    raise FileNotFoundError(f"{path} does not exist (README: KITTI -> Caltech Pedestrian).")
+    raise FileNotFoundError(f"{path} does not exist (docs/datasets.md: KITTI -> Caltech Pedestrian).")
   try:
     f = h5py.File(path, "r")
   except OSError as e:
@@ -64,7 +64,7 @@ def _frames(path: pathlib.Path):
 def _sources(path: pathlib.Path) -> list[str]:
   import hickle  # pylint: disable=import-outside-toplevel
   if not path.is_file():
-    raise FileNotFoundError(f"{path} does not exist (README: KITTI -> Caltech Pedestrian).")
+    raise FileNotFoundError(f"{path} does not exist (docs/datasets.md: KITTI -> Caltech Pedestrian).")
   try:
     names = hickle.load(str(path))
   except Exception as e:  # hickle raises many kinds for a bad file

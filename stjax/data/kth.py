@@ -64,7 +64,7 @@ def read_clip_list(path) -> dict[str, list[tuple[int, int]]]:
   path = pathlib.Path(path)
   if not path.is_file():
     raise FileNotFoundError(f"data.clip_list={path} does not exist; give the "
-                            f"clip list (README: KTH).")
+                            f"clip list (docs/datasets.md: KTH).")
   clips: dict[str, list[tuple[int, int]]] = {}
   for n, line in enumerate(path.read_text().splitlines(), 1):
     tokens = line.split()
@@ -182,7 +182,7 @@ def load(cfg, test_frames: int):
   for name, s in zip(("training", "validation", "test"), sources):
     if not len(s):
       raise ValueError(f"{root} gives no {name} sequence of {s.length} frames "
-                       f"for actions {actions}; check the layout (README).")
+                       f"for actions {actions}; check the layout (docs/datasets.md).")
   return sources
 
 

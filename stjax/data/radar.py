@@ -147,7 +147,7 @@ def load(cfg, test_frames: int):
                       f"data.window_stride={cfg.window_stride} >= 0.")
   if path.suffix == ".npz":
     if not path.is_file():
-      raise FileNotFoundError(f"data.path={path} does not exist (README: Radar echo nowcasting).")
+      raise FileNotFoundError(f"data.path={path} does not exist (docs/datasets.md: Radar echo nowcasting).")
     train, test = _read_arrays(path)
     make = lambda seqs, n: ArrayWindows(seqs, n, cfg.window_stride or n,
                                         cfg.image_size, step)

@@ -55,7 +55,7 @@ def load(cfg, test_frames: int):
   root = pathlib.Path(cfg.path)
   if not root.is_dir():
     raise FileNotFoundError(f"data.path={root} is not a TFDS data_dir; prepare "
-                            f"the dataset there (README: TensorFlow Datasets).")
+                            f"the dataset there (docs/datasets.md: TensorFlow Datasets).")
   length = cfg.pre_seq_length + cfg.aft_seq_length
   sources = []
   for split, n in ((cfg.train_split, length), (cfg.val_split, length),

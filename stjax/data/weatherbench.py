@@ -77,7 +77,7 @@ def read_variable(root: pathlib.Path, short: str, years: tuple[int, int]):
   files = sorted(folder.glob(f"{VARIABLES[short]}_*.nc"))
   if not files:
     raise FileNotFoundError(f"No {VARIABLES[short]}_*.nc files in {folder}; see "
-                            f"the README's WeatherBench section.")
+                            f"docs/datasets.md, WeatherBench.")
   parts = []
   for path in files:
     year = [int(s) for s in path.stem.split("_") if s.isdigit() and len(s) == 4]
@@ -125,7 +125,7 @@ def load(cfg, test_frames: int):
   root = pathlib.Path(cfg.path)
   if not root.is_dir():
     raise FileNotFoundError(f"data.path={root} does not exist; it should hold "
-                            f"WeatherBench's per-variable directories (README).")
+                            f"WeatherBench's per-variable directories (docs/datasets.md).")
   splits = {}
   for name in ("train", "val", "test"):
     years = tuple(getattr(cfg, f"{name}_years"))

@@ -202,7 +202,7 @@ def forecast(net, x: jax.Array, out_frames: int | None = None) -> jax.Array:
 
 class ConvLSTM(RecurrentNet):
   """Stacked ConvLSTM (Shi et al. 2015): each layer keeps its own (h, c).
-  `legacy` computes the equations of OpenSTL's released weights (README);
+  `legacy` computes the equations of OpenSTL's released weights (docs/from_openstl.md);
   `gate_bias` gives every gate one bias, as Shi et al.'s equations and the
   TMU authors' ConvLSTM (OpenSTL's has none)."""
 
@@ -465,7 +465,7 @@ def defaults(c, **options) -> None:
     # trained so); the MIM authors' code keeps it (False).
     c.model.stop_mim_s_gradient = True
   c.model.filter_size = 5
-  c.model.legacy_openstl = False  # equations of OpenSTL's released weights (README)
+  c.model.legacy_openstl = False  # equations of OpenSTL's released weights (docs/from_openstl.md)
   c.model.init_from = ""  # a finished run's workdir: start from its parameters
   c.optim.lr = 5e-4
 

@@ -147,7 +147,7 @@ def defaults(c, **options) -> None:
   m.mlp_ratio = 8.0
   m.drop_path = 0.0
   # False turns every drop-path module off, including the 0.01 the reference
-  # keeps at drop_path 0 (README, Design: "Drop path"); True trains as the reference.
+  # keeps at drop_path 0 (docs/design.md: "Drop path"); True trains as the reference.
   m.stochastic_depth = True
 
 

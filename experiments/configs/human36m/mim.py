@@ -1,6 +1,6 @@
 """MIM on human36m, with the hyper-parameters of experiments/configs/benchmarks.py
 (the dataset's section and OpenSTL's settings for the model). Point
---config.data.path at the data (README: Datasets). `:smoke` shrinks the
+--config.data.path at the data (docs/datasets.md). `:smoke` shrinks the
 model and runs one epoch."""
 from experiments.configs import benchmarks
 

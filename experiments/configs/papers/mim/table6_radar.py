@@ -1,7 +1,7 @@
 """MIM paper, Table 6 (radar echoes): 10 -> 10 frames of 64 x 64, CSI at
 30, 40 and 50 dBZ (pixel = (dBZ + 10) / 70 assumed, HKO-7's map: the
 authors' map is unpublished), under the paper's protocol. The radar data
-comes from the user (README: Radar echo nowcasting). `:adam_tf`, `:smoke`."""
+comes from the user (docs/datasets.md: Radar echo nowcasting). `:adam_tf`, `:smoke`."""
 from experiments.configs import base, benchmarks
 from experiments.configs.papers import mim
 

@@ -2,7 +2,7 @@
 paper's protocol: maps every 30 minutes (5-minute data, data.frame_step 6),
 resized to 180 x 180, 4 -> 4; pixel = (dBZ + 10) / 70, Z = 256 R^1.42; CSI
 and HSS at 0.5, 2 and 5 mm/h; 20 epochs. The data (2006-2014 train,
-2015-2017 test) comes from the user (README: Radar echo nowcasting).
+2015-2017 test) comes from the user (docs/datasets.md: Radar echo nowcasting).
 `:smoke` shrinks it."""
 from experiments.configs import base, benchmarks
 from experiments.configs.papers import mslstm

@@ -1,6 +1,6 @@
 """SimVP paper, Table 6 (KITTI -> Caltech, 10 -> 1), SimVP+gSTA: the OpenSTL
 KITTI model (benchmarks.OPENSTL) trained for the paper's 50 epochs, scored
-with SSIM, PSNR and LPIPS (eval.lpips_weights: README, LPIPS). `:smoke`."""
+with SSIM, PSNR and LPIPS (eval.lpips_weights: docs/training.md, Metrics). `:smoke`."""
 from experiments.configs import base, benchmarks
 
 

@@ -1,6 +1,6 @@
 """TAU paper, Table 4 (KITTI -> Caltech, 10 -> 1), TAU: OpenSTL's KITTI TAU
 model with the paper's AdamW recipe, scored with SSIM, PSNR and LPIPS
-(eval.lpips_weights: README, LPIPS). `:smoke` shrinks it."""
+(eval.lpips_weights: docs/training.md, Metrics). `:smoke` shrinks it."""
 from experiments.configs import base, benchmarks
 from experiments.configs.papers.tau import protocol
 
