@@ -3,7 +3,8 @@
 The .py files are the source (jupytext's "percent" format: `# %%` starts a
 code cell, `# %% [markdown]` a markdown one whose lines drop their leading
 "# "; a cell whose marker line ends in `tags=["parameters"]` is the
-parameter cell papermill and the tests read). The .ipynb files are built
+parameter cell papermill and the tests read; `# %% setup` is the shared
+install cell, notebooks/setup_cell.py). The .ipynb files are built
 from them, outputs empty, so the repository's diffs stay readable and
 "Open in Colab" has a notebook to open. Run after editing a source:
 
@@ -17,6 +18,7 @@ import re
 import nbformat
 
 HERE = pathlib.Path(__file__).parent
+SETUP = HERE / "setup_cell.py"
 _MARKER = re.compile(r"^# %%( \[markdown\])?(.*)$")
 
 
@@ -44,6 +46,9 @@ def cells_of(source: str) -> list:
       kind = "markdown" if m.group(1) else "code"
       tags = ["parameters"] if 'tags=["parameters"]' in m.group(2) else []
       lines = []
+      if m.group(2).strip() == "setup":  # the shared install cell
+        lines = [l for l in SETUP.read_text().splitlines()
+                 if not l.startswith("# ")]
     elif kind is not None:
       lines.append(line)
   flush()
