@@ -349,8 +349,13 @@ def test_ctrl_c_is_one_line_and_the_run_resumes(tmp_path):
   _, err = proc.communicate(timeout=120)
   assert proc.returncode == 130, err[-2000:]
   last = [l for l in err.splitlines() if l.strip() and "\r" not in l][-1]
-  assert last.startswith("interrupted: run the same command again"), err[-2000:]
-  assert "Traceback" not in err
+  saved = sorted(p.name for p in (tmp_path / "checkpoints").glob("[0-9]*"))
+  # the line tells the truth about what running the command again will do
+  want = (f"interrupted: running the same command again resumes from step {saved[-1]}"
+          if saved else "interrupted: no checkpoint was written yet; running the "
+          "same command again starts the run afresh.")
+  assert last.startswith(want), err[-2000:]
+  assert "Traceback" not in err and "Exception ignored" not in err
 
 
 def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_step():
@@ -365,3 +370,19 @@ def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_step():
     with pytest.raises(KeyboardInterrupt):
       preemption.check_interrupt()
   assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_ctrl_c_in_a_callback_prints_no_traceback(capsys):
+  """Python reports an exception raised in a callback through
+  sys.unraisablehook ("Exception ignored in ..." and a traceback); during a
+  run a KeyboardInterrupt there is remembered instead, other errors still
+  reported."""
+  import types  # pylint: disable=import-outside-toplevel
+  from stjax.train.loop import _Preemption  # pylint: disable=import-outside-toplevel
+  before = sys.unraisablehook
+  with _Preemption() as preemption:
+    sys.unraisablehook(types.SimpleNamespace(
+        exc_type=KeyboardInterrupt, exc_value=KeyboardInterrupt(),
+        exc_traceback=None, err_msg="Exception ignored in", object=None))
+    assert preemption.interrupted
+  assert sys.unraisablehook is before and capsys.readouterr().err == ""
