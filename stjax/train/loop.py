@@ -205,7 +205,8 @@ class _Trainer:
     if left <= 0 or not self.lead:
       return
     hours = left * self.run.config.train.batch_size / rate / 3600
-    took = f"{hours:.3g} h" if hours >= 1 else f"{hours * 60:.2g} min"
+    took = (f"{hours:.3g} h" if hours >= 1 else f"{hours * 60:.2g} min"
+            if hours >= 1 / 60 else f"{hours * 3600:.0f} s")
     self._say(f"time estimate: {took} for the remaining {left:,} steps "
               f"at {rate:.3g} sequences/s on {jax.device_count()} "
               f"{jax.devices()[0].platform} device(s), without evaluation")
