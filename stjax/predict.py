@@ -78,9 +78,10 @@ class Predictor:
   def predict(self, frames, out_frames: int | None = None,
               clip: bool = True) -> np.ndarray:
     """(B, T_in, H, W, C) observed frames -> (B, out_frames, H, W, C) float32
-    predictions, clipped to the frames' range [0, 1] (`clip=False`: the
-    model's raw output, which can leave it slightly; OpenSTL scores its
-    MSE/MAE on that, and `evaluate` does as the run was scored)."""
+    predictions, clipped to the frames' range [0, 1] for image data
+    (`clip=False`: the model's raw output, which can leave it slightly;
+    OpenSTL scores its MSE/MAE on that, and `evaluate` does as the run was
+    scored). Field data (WeatherBench) is never clipped."""
     x = self.check_frames(frames, "input frames")
     if x.shape[1] != self.in_frames:
       raise DataError(f"{self.source} reads {self.in_frames} input frames; got "
@@ -100,7 +101,8 @@ class Predictor:
     out = self._forward(self._state, jax.device_put(jnp.asarray(x), sharding),
                         horizon)
     out = np.asarray(out, np.float32)[:b]
-    return np.clip(out, 0.0, 1.0) if clip else out
+    image = self.spec.kind == "image"  # fields keep their normalised values
+    return np.clip(out, 0.0, 1.0) if clip and image else out
 
   def evaluate(self, frames, targets) -> dict:
     """The run's metrics of its predictions of `targets` from `frames`:

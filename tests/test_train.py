@@ -239,3 +239,17 @@ def test_prediction_reads_the_weights_alone(tmp_path, config, monkeypatch):
   predictor = stjax.load_run(tmp_path)
   clips = np.random.default_rng(0).random((2, 4, 32, 32, 1), np.float32)
   assert np.isfinite(predictor.predict(clips)).all()
+
+
+def test_a_workdir_of_stjax_0_1_resumes(tmp_path, config):
+  """stjax 0.1 wrote DDR's constants into every config's loss section; a
+  run of a model without DDR still resumes."""
+  config.train.stop_after_step = 1
+  train_and_evaluate(config, str(tmp_path))
+  saved = json.loads((tmp_path / "config.json").read_text())
+  assert "ddr" not in saved["loss"]["terms"] and "ddr_tau" not in saved["loss"]
+  saved["loss"].update(ddr_tau=0.1, ddr_eps=1e-12)  # as 0.1 wrote it
+  (tmp_path / "config.json").write_text(json.dumps(saved))
+  config.train.stop_after_step = 2
+  assert train_and_evaluate(config, str(tmp_path)) == {}  # resumed, stopped at 2
+  assert Checkpoints(tmp_path).latest_step() == 2

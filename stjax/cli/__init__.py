@@ -165,6 +165,8 @@ def run(main) -> None:
 def resume_note(workdir: str) -> str:
   """What running a training command again will do, from what is on disk
   (said when a run is interrupted)."""
+  if not workdir:
+    return "nothing was written (no --workdir)."
   folder = pathlib.Path(workdir) / "checkpoints"
   steps = sorted(int(p.name) for p in folder.glob("*")
                  if p.is_dir() and p.name.isdigit()) if folder.is_dir() else []

@@ -53,13 +53,18 @@ def catalog(root: pathlib.Path | None, text: str = "",
   import stjax.data  # noqa: F401  (registrations)
   import stjax.losses  # noqa: F401
   import stjax.metrics  # noqa: F401
+  from stjax.errors import ConfigError
   from stjax.models import family
   from stjax.registry import DATASETS, LOSS_TERMS, METRICS, MODELS
   lines = []
   if not configs_only:
     lines.append("models (model.name, family, registered by):")
-    lines += [f"  {n:<16} {family(n):<10} {MODELS.module_of(n)}"
-              for n in MODELS]
+    def kind(name):
+      try:
+        return family(name)
+      except ConfigError:  # registered without register_model
+        return "no family"
+    lines += [f"  {n:<16} {kind(n):<10} {MODELS.module_of(n)}" for n in MODELS]
     for title, registry in (("datasets (data.name)", DATASETS),
                             ("metrics (eval.metrics)", METRICS),
                             ("loss terms (loss.terms)", LOSS_TERMS)):

@@ -20,6 +20,7 @@ train=...)` (stjax.models.recurrent) and its config a `sampling` section.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Any, Callable
 
 import ml_collections
@@ -55,9 +56,10 @@ def register_model(name: str, *, family: str, defaults=None, smoke=None,
                    replace: bool = False):
   """A decorator registering `build` as model `name` (see the module doc)."""
   def add(build):
+    caller = sys._getframe(1).f_globals.get("__name__", "")  # pylint: disable=protected-access
     MODELS.register(name, ModelEntry(build, family, defaults or _nothing,
                                      smoke or (lambda c: None)),
-                    replace=replace, module=build.__module__)
+                    replace=replace, module=caller)
     return build
   return add
 

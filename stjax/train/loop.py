@@ -261,6 +261,11 @@ def _check_same_run(workdir: pathlib.Path, config) -> None:
   if not saved_path.exists():
     return
   saved, current = json.loads(saved_path.read_text()), json.loads(config.to_json())
+  for run in (saved, current):  # stjax 0.1 gave every loss section DDR's constants
+    loss = run.get("loss", {})
+    if "ddr" not in loss.get("terms", {}):
+      loss.pop("ddr_tau", None)
+      loss.pop("ddr_eps", None)
   for key in _IDENTITY_KEYS:
     if saved.get(key) != current.get(key):
       raise WorkdirError(

@@ -40,35 +40,54 @@ def load_config(workdir) -> ml_collections.ConfigDict:
   except json.JSONDecodeError as e:
     raise WorkdirError(f"{path} is not valid JSON ({e}); it is not a stjax "
                        f"run's config.") from e
-  import_registrations(workdir)
+  import_registrations(workdir, config)
   return config
+
+
+def _used(config, metric_names=()) -> list[tuple[object, str]]:
+  """(registry, name) of everything `config` uses."""
+  return [(MODELS, config.model.name), (MODELS, config.model.get("backbone", "")),
+          (DATASETS, config.data.name), *((METRICS, n) for n in metric_names),
+          *((LOSS_TERMS, k) for k in config.loss.terms)]
 
 
 def registering_modules(config, metric_names=()) -> list[str]:
   """The modules outside stjax that registered what `config` uses."""
-  used = [MODELS.module_of(config.model.name),
-          MODELS.module_of(config.model.get("backbone", "")),
-          DATASETS.module_of(config.data.name),
-          *(METRICS.module_of(n) for n in metric_names),
-          *(LOSS_TERMS.module_of(k) for k in config.loss.terms)]
-  return sorted({m for m in used
-                 if m and m != "__main__" and not m.startswith("stjax")})
+  used = {registry.module_of(name) for registry, name in _used(config, metric_names)
+          if name}
+  if "__main__" in used:
+    print("warning: this run uses a model, dataset, metric or loss term "
+          "registered in the main script; to reload the run elsewhere "
+          "(stjax-predict, load_run), register it in a module of its own.",
+          file=sys.stderr, flush=True)
+  return sorted(m for m in used if m and m != "__main__"
+                and m != "stjax" and not m.startswith("stjax."))
 
 
 def record_registrations(workdir, config, metric_names=()) -> None:
   """Writes `registered_by.json`: each module's name and file."""
-  modules = [{"name": name, "file": getattr(sys.modules.get(name), "__file__",
-                                            None)}
-             for name in registering_modules(config, metric_names)]
+  modules = []
+  for name in registering_modules(config, metric_names):
+    file = getattr(sys.modules.get(name), "__file__", None)
+    modules.append({"name": name, "file": file and str(pathlib.Path(file).resolve())})
   (pathlib.Path(workdir) / REGISTERED_BY).write_text(
       json.dumps({"modules": modules}, indent=1))
 
 
-def import_registrations(workdir) -> None:
-  """Imports the modules a run recorded, by name, else from their file."""
+def import_registrations(workdir, config=None) -> None:
+  """Imports the modules a run recorded, by name, else from their file;
+  nothing when everything the config uses is registered already (also under
+  another module name)."""
   path = pathlib.Path(workdir) / REGISTERED_BY
   if not path.is_file():
     return
+  if config is not None:
+    spec_path = pathlib.Path(workdir) / "metric_spec.json"
+    metric_names = (json.loads(spec_path.read_text()).get("names", ())
+                    if spec_path.is_file() else ())
+    if all(not name or name in registry
+           for registry, name in _used(config, metric_names)):
+      return
   for module in json.loads(path.read_text()).get("modules", []):
     name, file = module["name"], module.get("file")
     if name in sys.modules:
@@ -76,7 +95,9 @@ def import_registrations(workdir) -> None:
     try:
       importlib.import_module(name)
       continue
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as e:
+      if e.name != name:  # the module exists; something it imports does not
+        raise
       if not file or not pathlib.Path(file).is_file():
         raise WorkdirError(
             f"the run in {workdir} uses what module {name!r} registered, "
@@ -85,7 +106,11 @@ def import_registrations(workdir) -> None:
     spec = importlib.util.spec_from_file_location(name, file)
     loaded = importlib.util.module_from_spec(spec)
     sys.modules[name] = loaded
-    spec.loader.exec_module(loaded)
+    try:
+      spec.loader.exec_module(loaded)
+    except BaseException:
+      del sys.modules[name]  # no half-loaded module left behind
+      raise
 
 
 def load_weights(workdir, step: int | None = None) -> tuple[Weights, dict]:

@@ -24,7 +24,10 @@ def mmnist(translator: str = "tau", ddr: bool = True):
   if ddr:
     losses.add_ddr(c.loss, alpha=0.1, tau=0.1)
   else:
-    del c.loss.terms["ddr"], c.loss["ddr_tau"], c.loss["ddr_eps"]
+    for section, key in ((c.loss.terms, "ddr"), (c.loss, "ddr_tau"),
+                         (c.loss, "ddr_eps")):
+      if key in section:
+        del section[key]
   return protocol(c)
 
 
