@@ -4,7 +4,6 @@ tested run through the autoregressive extension."""
 import json
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx

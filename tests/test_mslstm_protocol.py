@@ -3,7 +3,6 @@ their eta schedule, their Moving MNIST generator, the 19-frame evaluation
 with their SSIM and PSNR, the data options (TaxiBJ in-flow, radar frame
 step, KTH clip lists), and the configs under experiments/configs/papers."""
 import importlib
-import pathlib
 
 import jax
 import jax.numpy as jnp

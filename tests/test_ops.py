@@ -157,39 +157,33 @@ def _assert_close(got, want, rtol):
                              atol=rtol * float(np.abs(want).max()))
 
 
-@pytest.mark.parametrize("cin,cout,k,stride,padding,dilation,groups,batch,form",
-                         FORMS)
-def test_conv_lowerings_in_bfloat16_match_the_float32_plain_convolution(
-    cin, cout, k, stride, padding, dilation, groups, batch, form):
-  del form
-  x, w = _case(cin, cout, k, groups, batch, jnp.bfloat16)
-  probe = _normal(2, (batch, 11, 13, cout))
-  if stride != 1:
-    probe = probe[:, :6, :7]
-  got, want = _lowered_and_plain(x, w, probe, stride, padding, dilation,
-                                 groups, jnp.float32)
-  for g, r in zip(got, want):
-    assert g.dtype == jnp.bfloat16
-    _assert_close(g, r, 2e-2)
+# (dtype, the plain convolution's dtype, tolerance relative to the scale)
+PRECISIONS = {"bfloat16": (jnp.bfloat16, jnp.float32, 2e-2),
+              "float64": (jnp.float64, jnp.float64, 1e-10)}
 
 
+@pytest.mark.parametrize("precision", sorted(PRECISIONS))
 @pytest.mark.parametrize("cin,cout,k,stride,padding,dilation,groups,batch,form",
                          FORMS)
-def test_conv_lowerings_in_float64_match_the_plain_convolution(
-    cin, cout, k, stride, padding, dilation, groups, batch, form):
+def test_conv_lowerings_in_bfloat16_and_float64_match_the_plain_convolution(
+    cin, cout, k, stride, padding, dilation, groups, batch, form, precision):
+  """bfloat16 against the float32 plain convolution; float64 against the
+  float64 one, with inputs float32 cannot hold, so a float32 accumulation
+  would show."""
   del form
-  with jax.enable_x64(True):
-    x, w = _case(cin, cout, k, groups, batch, jnp.float64)
-    # Values float32 does not hold, so a float32 accumulation would show.
-    x = x + 1e-9 * _normal(4, x.shape, jnp.float64)
-    probe = _normal(2, (batch, 11, 13, cout), jnp.float64)
+  dtype, reference_dtype, rtol = PRECISIONS[precision]
+  with jax.enable_x64(dtype == jnp.float64):
+    x, w = _case(cin, cout, k, groups, batch, dtype)
+    if dtype == jnp.float64:
+      x = x + 1e-9 * _normal(4, x.shape, jnp.float64)
+    probe = _normal(2, (batch, 11, 13, cout), reference_dtype)
     if stride != 1:
       probe = probe[:, :6, :7]
     got, want = _lowered_and_plain(x, w, probe, stride, padding, dilation,
-                                   groups, jnp.float64)
+                                   groups, reference_dtype)
     for g, r in zip(got, want):
-      assert g.dtype == jnp.float64
-      _assert_close(g, r, 1e-10)
+      assert g.dtype == dtype
+      _assert_close(g, r, rtol)
 
 
 # The forms with written gradients (jax.custom_vjp): forward mode is refused.

@@ -1,7 +1,6 @@
 """The training system: end to end, resume, devices, bad input."""
 import json
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -13,7 +12,6 @@ from flax import nnx
 
 from conftest import ROOT, tiny_config
 from stjax.errors import CheckpointError, WorkdirError
-from stjax.train import mesh as mesh_lib
 from stjax.train.build import build_run
 from stjax.train.checkpoint import Checkpoints
 from stjax.train.loop import train_and_evaluate

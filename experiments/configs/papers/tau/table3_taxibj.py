@@ -1,7 +1,7 @@
 """TAU paper, Table 3 (TaxiBJ), TAU: MSE x100 34.4, under the paper's protocol
 (experiments/configs/papers/tau/__init__.py). `:smoke` shrinks it."""
 from experiments.configs import base
-from experiments.configs.papers.tau import kth, mmnist, protocol
+from experiments.configs.papers.tau import protocol
 
 
 def get_config(arg: str | None = None):
