@@ -65,22 +65,33 @@ def _uniform(bound):
   return _host_random(lambda rng, shape: rng.uniform(-bound, bound, shape))
 
 
-def _normal(std, truncated=False):
-  """N(0, std), or as flax's truncated_normal: std times a standard normal
-  cut at +-2 (out-of-range draws redrawn)."""
+def _normal(std, truncated=False, bound=None):
+  """N(0, std); `truncated`: as flax's truncated_normal, std times a standard
+  normal cut at +-2; `bound`: as timm's trunc_normal_(std=std), cut at
+  +-bound in absolute value (out-of-range draws redrawn)."""
+  limit = bound / std if bound is not None else (2.0 if truncated else None)
+
   def sample(rng, shape):
     z = rng.standard_normal(shape)
-    while truncated and np.any(bad := np.abs(z) > 2.0):
+    while limit is not None and np.any(bad := np.abs(z) > limit):
       z[bad] = rng.standard_normal(int(bad.sum()))
     return z * std
   return _host_random(sample)
+
+
+def timm_trunc_normal(std: float = 0.02):
+  """timm's trunc_normal_(w, std): its bounds are +-2 in absolute value, not
+  in standard deviations, so at std 0.02 it is a plain N(0, 0.02) (cut at
+  100 sigma). The reference's encoder, decoder and transformer blocks are
+  drawn with it."""
+  return _normal(std, bound=2.0)
 
 
 def _kernel_init(init: str, fan_in: int, fan_out: int):
   """The reference's initialisations, so training starts where it starts.
 
   torch: PyTorch's Conv2d default, U(+-1/sqrt(fan_in)) for kernel and bias;
-  trunc_normal: std 0.02 (SimVP's ConvSC); fan_out: N(0, 2/fan_out) (the
+  trunc_normal: timm's trunc_normal_(std=0.02) (SimVP's ConvSC); fan_out: N(0, 2/fan_out) (the
   gSTA/TAU blocks); ghu: U(+-0.001) (PredRNN++'s highway); all but torch
   with zero bias.
   """
@@ -91,7 +102,7 @@ def _kernel_init(init: str, fan_in: int, fan_out: int):
   if init == "ghu":
     return _uniform(1e-3), zeros
   if init == "trunc_normal":
-    return _normal(0.02, truncated=True), zeros
+    return timm_trunc_normal(0.02), zeros
   if init == "fan_out":
     return _normal(np.sqrt(2.0 / fan_out)), zeros
   raise ValueError(f"Unknown init {init!r}; choose one of {INITS}.")
@@ -205,6 +216,28 @@ class BatchNorm(nnx.Module):
 def batch_norm(channels: int, *, rngs: nnx.Rngs) -> BatchNorm:
   del rngs  # deterministic initialisation
   return BatchNorm(channels)
+
+
+def linear(in_features: int, out_features: int, *, rngs: nnx.Rngs,
+           use_bias: bool = True, init: str = "trunc_normal") -> nnx.Linear:
+  """nnx.Linear initialised as the reference: "trunc_normal" (timm's
+  trunc_normal_(std=0.02), zero bias: the transformer blocks' _init_weights)
+  or "torch" (PyTorch's default, U(+-1/sqrt(in)) for weight and bias)."""
+  if init == "trunc_normal":
+    k_init, b_init = timm_trunc_normal(0.02), nnx.initializers.zeros_init()
+  elif init == "torch":
+    k_init = b_init = _uniform(1.0 / np.sqrt(in_features))
+  else:
+    raise ValueError(f"Unknown linear init {init!r}; choose trunc_normal or torch.")
+  return nnx.Linear(in_features, out_features, use_bias=use_bias,
+                    kernel_init=k_init, bias_init=b_init, rngs=rngs)
+
+
+def layer_norm(dim: int, epsilon: float = 1e-5, *, rngs: nnx.Rngs) -> nnx.LayerNorm:
+  """LayerNorm over the last axis, PyTorch's arithmetic (the variance as the
+  mean of squared deviations, not E[x^2] - E[x]^2); eps as the reference
+  sets it (1e-5 by default, 1e-6 in ConvNeXt, HorNet and MLP-Mixer)."""
+  return nnx.LayerNorm(dim, epsilon=epsilon, use_fast_variance=False, rngs=rngs)
 
 
 def pixel_shuffle(x: jax.Array, factor: int) -> jax.Array:

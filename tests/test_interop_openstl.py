@@ -10,7 +10,11 @@ import pytest
 from conftest import FIXTURES, ROOT
 from stjax.interop import openstl
 
-CASES = ["simvp_gsta", "simvp_incepu", "tau"]
+# OpenSTL's other translators, every weight randomised (make_translator_fixture.py).
+TRANSLATOR_CASES = [f"simvp_{t}_random" for t in (
+    "convmixer", "convnext", "hornet", "mlpmixer", "moganet", "poolformer",
+    "swin", "uniformer", "van", "vit")]
+CASES = ["simvp_gsta", "simvp_incepu", "tau"] + TRANSLATOR_CASES
 RECURRENT_CASES = ["convlstm", "convlstm__ln", "predrnn", "predrnn__ln",
                    "predrnnpp", "predrnnv2", "mim"]
 RECURRENT_OUTPUTS = {"frames_patched", "next_frames_zeros", "loss_zeros",
@@ -25,6 +29,43 @@ def test_fixture_reproduced(name):
   assert set(errors) == expected
   for output, err in errors.items():
     assert err < openstl.TOLERANCE, (name, output, err)
+
+
+@pytest.mark.parametrize("name, key", [
+    ("simvp_convnext_random", "param/hid.enc.1.block.mlp.fc1.weight"),
+    ("simvp_uniformer_random", "param/hid.enc.1.block.attn.qkv.weight"),
+    ("simvp_swin_random", "param/hid.enc.1.block.attn.relative_position_bias_table"),
+])
+def test_translator_fixture_fails_on_a_wrong_inner_weight(tmp_path, name, key):
+  """The randomised fixtures see inside each block (OpenSTL's initial layer
+  scales of 1e-6 would hide a wrong MLP or attention)."""
+  path = _copy_fixture(tmp_path, name)
+  data = dict(np.load(path))
+  data[key] = data[key] * 1.5
+  np.savez(path, **data)
+  err = openstl.check_fixture(path)["pred_y"]
+  assert err > 10 * openstl.TOLERANCE, err
+
+
+def test_swin_shift_mask_switch_changes_only_the_shifted_layers():
+  """OpenSTL's Swin translator attends without the shifted-window mask (its
+  forward passes mask=None); swin_shift_mask=True is the Swin paper's SW-MSA.
+  They differ where the second layer shifts its windows (an 8 x 8 latent
+  map, windows of 4) and agree where one window covers the map (4 x 4: timm
+  then shifts nothing)."""
+  import jax.numpy as jnp
+  from flax import nnx
+  from stjax.models.simvp import SimVP
+
+  def out(size, mask):
+    m = SimVP(in_shape=(2, size, size, 1), out_frames=2, hid_S=8, hid_T=16,
+              N_S=2, N_T=2, translator="swin", swin_shift_mask=mask,
+              rngs=nnx.Rngs(0))
+    x = jnp.linspace(0, 1, 2 * 2 * size * size).reshape(2, 2, size, size, 1)
+    return np.asarray(m(x))
+
+  assert np.abs(out(16, True) - out(16, False)).max() > 1e-5
+  np.testing.assert_array_equal(out(8, True), out(8, False))
 
 
 def test_recurrent_fixture_fails_on_a_wrong_weight(tmp_path):
@@ -50,7 +91,7 @@ def test_unused_reference_tensors_are_skipped_but_unknown_ones_refused(tmp_path)
 def test_check_command_passes_and_prints_one_line_per_output():
   out = subprocess.run(
       [sys.executable, "-m", "stjax.interop.openstl", "check",
-       *[str(FIXTURES / f"{n}.npz") for n in CASES + ["predrnnv2"]]],
+       *[str(FIXTURES / f"{n}.npz") for n in CASES[:3] + ["predrnnv2"]]],
       cwd=ROOT, capture_output=True, text=True, check=False)
   assert out.returncode == 0, out.stderr
   lines = out.stdout.strip().splitlines()

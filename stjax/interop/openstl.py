@@ -42,7 +42,8 @@ def _simvp_from_config(cfg) -> SimVP:
                hid_S=cfg["hid_S"], hid_T=cfg["hid_T"], N_S=cfg["N_S"],
                N_T=cfg["N_T"], translator=cfg["model_type"],
                spatio_kernel_enc=cfg["spatio_kernel"],
-               spatio_kernel_dec=cfg["spatio_kernel"], rngs=nnx.Rngs(0))
+               spatio_kernel_dec=cfg["spatio_kernel"],
+               mlp_ratio=cfg.get("mlp_ratio", 8.0), rngs=nnx.Rngs(0))
 
 
 def _check_simvp(cfg, arrays) -> dict[str, float]:
@@ -116,7 +117,7 @@ def model_from_config(cfg: dict):
   if model in STACKS:
     return _recurrent_from_config(cfg)
   raise ValueError(f"OpenSTL model {model!r} is not supported by the importer "
-                   f"(supported: SimVP with IncepU, gSTA, TAU; "
+                   f"(supported: SimVP with any of its translators; "
                    f"{', '.join(STACKS)}).")
 
 
@@ -131,7 +132,7 @@ def check_fixture(path) -> dict[str, float]:
     if model in STACKS:
       return _check_recurrent(cfg, arrays)
   raise ValueError(f"{path}: model {model!r} is not supported by the importer "
-                   f"(supported: SimVP with IncepU, gSTA, TAU; "
+                   f"(supported: SimVP with any of its translators; "
                    f"{', '.join(STACKS)}).")
 
 

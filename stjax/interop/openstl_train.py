@@ -154,7 +154,7 @@ def _worst(ours: dict, refs: dict, paths: dict, initial=None, ref_initial=None):
     mine = ours[path]
     if initial is not None:
       ref, mine = ref - ref_initial[ref_name], mine - initial[path]
-    err = relative_error(mine, torch_to_flax(ref))
+    err = relative_error(mine, torch_to_flax(ref, mine.shape, ref_name))
     if err >= worst:
       worst, name = err, ref_name
   return worst, name

@@ -46,7 +46,11 @@ _RECURRENT_UNUSED = {
 }
 _LEAF_RENAMES = {"running_mean": ("mean",), "running_var": ("var",),
                  "weight": ("kernel", "scale"), "bias": ("bias",)}
-_SKIPPED = ("num_batches_tracked",)
+# Buffers computed from the configuration (Swin's relative-position index
+# and its shifted-window mask, which OpenSTL builds but never applies).
+_SKIPPED = ("num_batches_tracked", "relative_position_index", "attn_mask")
+# Tensors whose layout is the same in both (Swin's (positions, heads) table).
+_AS_IS = ("relative_position_bias_table",)
 
 
 def _torch_to_flax(value: np.ndarray) -> np.ndarray:
@@ -102,9 +106,17 @@ def flat_variables(model_or_state) -> dict:
   return {".".join(map(str, path)): var for path, var in nnx.to_flat_state(state)}
 
 
-def torch_to_flax(value) -> np.ndarray:
-  """A reference tensor in stjax's layout."""
-  return _torch_to_flax(np.asarray(value))
+def torch_to_flax(value, shape=None, name: str = "") -> np.ndarray:
+  """A reference tensor in stjax's layout. With the stjax `shape`, a
+  per-channel (1, C, 1, 1) scale becomes (1, 1, 1, C); a tensor `name`d in
+  _AS_IS keeps its layout."""
+  value = np.asarray(value)
+  if name.rsplit(".", 1)[-1] in _AS_IS:
+    return value
+  if (shape is not None and value.ndim == 4 and value.shape[0] == 1
+      and value.shape[2:] == (1, 1) and tuple(shape) == (1, 1, 1, value.shape[1])):
+    return value.transpose(0, 2, 3, 1)
+  return _torch_to_flax(value)
 
 
 def import_state_dict(model: nnx.Module, state_dict: dict[str, np.ndarray],
@@ -120,7 +132,7 @@ def import_state_dict(model: nnx.Module, state_dict: dict[str, np.ndarray],
   targets = flat_variables(state)
   for name, path in paths.items():
     var = targets[path]
-    value = _torch_to_flax(np.asarray(state_dict[name]))
+    value = torch_to_flax(state_dict[name], var.shape, name)
     if value.shape != var.shape:
       raise ValueError(f"Reference tensor {name!r} has shape {value.shape} "
                        f"(after layout change) but stjax {path!r} has "

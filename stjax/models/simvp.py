@@ -2,7 +2,9 @@
 
 encoder (per frame) -> translator (frames stacked on channels) -> decoder
 (per frame, with a skip from the first encoder layer). The translator is
-IncepU, gSTA or TAU.
+IncepU, gSTA, TAU, or one of OpenSTL's other MetaFormer blocks
+(stjax.models.metaformers: ConvMixer, ConvNeXt, HorNet, MLP-Mixer, MogaNet,
+PoolFormer, Swin, Uniformer, VAN, ViT).
 """
 from __future__ import annotations
 
@@ -14,9 +16,16 @@ from flax import nnx
 from stjax import layers, losses
 from stjax.errors import ConfigError
 from stjax.models.entry import register_model
+from stjax.models import metaformers
 from stjax.models.translators import IncepU, MetaTranslator
 
-TRANSLATORS = ("incepu", "gsta", "tau", "conv")
+TRANSLATORS = ("incepu", "gsta", "tau", "conv") + metaformers.BLOCKS
+
+
+def translator_name(model_type: str) -> str:
+  """OpenSTL's model_type spelling (any case, 'mlp', 'moga') -> stjax's."""
+  kind = model_type.lower()
+  return metaformers.ALIASES.get(kind, kind)
 
 
 class ConvSC(nnx.Module):
@@ -84,9 +93,9 @@ class SimVP(nnx.Module):
   def __init__(self, *, in_shape, out_frames, hid_S=64, hid_T=512, N_S=4, N_T=8,
                translator="gsta", spatio_kernel_enc=3, spatio_kernel_dec=3,
                mlp_ratio=8.0, drop_path=0.0, stochastic_depth=True,
-               rngs: nnx.Rngs):
+               swin_shift_mask=False, rngs: nnx.Rngs):
     t, h, w, c = in_shape
-    translator = translator.lower()
+    translator = translator_name(translator)
     if translator not in TRANSLATORS:
       raise ValueError(f"Unknown translator {translator!r}; choose one of "
                        f"{TRANSLATORS}.")
@@ -103,7 +112,8 @@ class SimVP(nnx.Module):
     else:
       self.hid = MetaTranslator(t * hid_S, hid_T, N_T, translator, mlp_ratio,
                                 drop_path, stochastic_depth=stochastic_depth,
-                                rngs=rngs)
+                                resolution=(h // scale, w // scale),
+                                swin_shift_mask=swin_shift_mask, rngs=rngs)
 
   def step(self, x, *, train=False, key=None):
     """One forward pass: T_in frames in, T_in frames out."""

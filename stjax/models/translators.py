@@ -1,4 +1,5 @@
-"""SimVP's temporal translators: IncepU (SimVP v1), gSTA (SimVP v2) and TAU.
+"""SimVP's temporal translators: IncepU (SimVP v1), gSTA (SimVP v2), TAU,
+and OpenSTL's ten other MetaFormer blocks (stjax.models.metaformers).
 
 A translator maps the stacked latent frames (B, H', W', T*C_hid) to the same
 shape; it sees time as channels, which is what makes SimVP parallel.
@@ -11,6 +12,7 @@ import numpy as np
 from flax import nnx
 
 from stjax import layers
+from stjax.models import metaformers
 
 
 # ---------------------------------------------------------------- IncepU ----
@@ -216,11 +218,15 @@ def drop_path_rates(drop_path: float, depth: int) -> list[float]:
 
 
 class MetaTranslator(nnx.Module):
-  """A stack of gSTA (SimVP v2) or TAU blocks on the stacked latent frames
-  (or of plain 3x3 convolution blocks: kind "conv", TAU's Conv Baseline)."""
+  """A stack of gSTA (SimVP v2), TAU or OpenSTL's other MetaFormer blocks
+  (metaformers.BLOCKS) on the stacked latent frames (or of plain 3x3
+  convolution blocks: kind "conv", TAU's Conv Baseline). `resolution` is
+  the latent map's (H', W'): MLP-Mixer's token MLP and Swin's windows are
+  built for it."""
 
   def __init__(self, channels, hidden, depth, kind, mlp_ratio=8.0, drop_path=0.0,
-               *, stochastic_depth: bool = True, rngs):
+               *, stochastic_depth: bool = True, resolution=None,
+               swin_shift_mask: bool = False, rngs):
     if depth < 2:
       raise ValueError(f"The {kind} translator needs N_T >= 2, got {depth}.")
     # stochastic_depth=False: no block drops (the training-parity fixtures
@@ -231,6 +237,14 @@ class MetaTranslator(nnx.Module):
     if kind == "conv":
       self.blocks = nnx.List([ConvBlock(widths[i], widths[i + 1], rngs=rngs)
                               for i in range(depth)])
+      return
+    if metaformers.ALIASES.get(kind, kind) in metaformers.BLOCKS:
+      self.blocks = nnx.List([
+          metaformers.make_block(kind, widths[i], widths[i + 1], layer_i=i,
+                                 resolution=resolution, mlp_ratio=mlp_ratio,
+                                 drop_path=rates[i],
+                                 swin_shift_mask=swin_shift_mask, rngs=rngs)
+          for i in range(depth)])
       return
     self.blocks = nnx.List([
         MetaBlock(widths[i], widths[i + 1], kind, mlp_ratio, rates[i], rngs=rngs)
