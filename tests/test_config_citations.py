@@ -48,6 +48,70 @@ CITED = {
     "kitticaltech/PredRNN.py": (2, 1e-2, "onecycle"),
     "kitticaltech/MIM.py": (2, 1e-2, "onecycle"),
 }
+# OpenSTL's other translators (experiments/configs/simvp_zoo.py): (hid_S,
+# hid_T, N_S, N_T, lr, drop_path, sched, batch_size), from the same files.
+CITED_TRANSLATORS = {
+    "mmnist/simvp/SimVP_ConvMixer.py": (64, 512, 4, 8, 0.01, 0.0, "onecycle", 16),
+    "mmnist/simvp/SimVP_ConvNeXt.py": (64, 512, 4, 8, 0.01, 0.0, "onecycle", 16),
+    "mmnist/simvp/SimVP_HorNet.py": (64, 512, 4, 8, 0.001, 0.0, "onecycle", 16),
+    "mmnist/simvp/SimVP_MLPMixer.py": (64, 512, 4, 8, 0.001, 0.0, "onecycle", 16),
+    "mmnist/simvp/SimVP_MogaNet.py": (64, 512, 4, 8, 0.001, 0.0, "onecycle", 16),
+    "mmnist/simvp/SimVP_Poolformer.py": (64, 512, 4, 8, 0.001, 0.0, "onecycle", 16),
+    "mmnist/simvp/SimVP_Swin.py": (64, 512, 4, 8, 0.001, 0.0, "onecycle", 16),
+    "mmnist/simvp/SimVP_Uniformer.py": (64, 512, 4, 8, 0.0005, 0.0, "onecycle", 16),
+    "mmnist/simvp/SimVP_VAN.py": (64, 512, 4, 8, 0.001, 0.0, "onecycle", 16),
+    "mmnist/simvp/SimVP_ViT.py": (64, 512, 4, 8, 0.0005, 0.0, "onecycle", 16),
+    "taxibj/simvp/SimVP_ConvMixer.py": (32, 256, 2, 8, 0.001, 0.1, "cosine", 16),
+    "taxibj/simvp/SimVP_ConvNeXt.py": (32, 256, 2, 8, 0.001, 0.1, "cosine", 16),
+    "taxibj/simvp/SimVP_HorNet.py": (32, 256, 2, 8, 0.001, 0.1, "cosine", 16),
+    "taxibj/simvp/SimVP_MLPMixer.py": (32, 256, 2, 8, 0.01, 0.1, "cosine", 16),
+    "taxibj/simvp/SimVP_MogaNet.py": (32, 256, 2, 8, 0.001, 0.1, "cosine", 16),
+    "taxibj/simvp/SimVP_Poolformer.py": (32, 256, 2, 8, 0.0005, 0.1, "cosine", 16),
+    "taxibj/simvp/SimVP_Swin.py": (32, 256, 2, 8, 0.0005, 0.1, "cosine", 16),
+    "taxibj/simvp/SimVP_Uniformer.py": (32, 256, 2, 8, 0.0005, 0.1, "cosine", 16),
+    "taxibj/simvp/SimVP_VAN.py": (32, 256, 2, 8, 0.001, 0.1, "cosine", 16),
+    "taxibj/simvp/SimVP_ViT.py": (32, 256, 2, 8, 0.0005, 0.1, "cosine", 16),
+    "kth/simvp/SimVP_ConvMixer.py": (64, 256, 2, 6, 0.01, 0.1, "onecycle", 8),
+    "kth/simvp/SimVP_ConvNeXt.py": (64, 256, 2, 6, 0.005, 0.1, "onecycle", 8),
+    "kth/simvp/SimVP_HorNet.py": (64, 256, 2, 6, 0.001, 0.2, "onecycle", 4),
+    "kth/simvp/SimVP_MLPMixer.py": (64, 256, 2, 6, 0.001, 0.1, "onecycle", 8),
+    "kth/simvp/SimVP_MogaNet.py": (64, 256, 2, 6, 0.005, 0.2, "onecycle", 4),
+    "kth/simvp/SimVP_Poolformer.py": (64, 256, 2, 6, 0.0005, 0.1, "onecycle", 8),
+    "kth/simvp/SimVP_Swin.py": (64, 256, 2, 6, 0.0005, 0.1, "onecycle", 4),
+    "kth/simvp/SimVP_Uniformer.py": (64, 256, 2, 4, 0.001, 0.1, "onecycle", 2),
+    "kth/simvp/SimVP_VAN.py": (64, 256, 2, 6, 0.001, 0.2, "onecycle", 4),
+    "kth/simvp/SimVP_ViT.py": (64, 256, 2, 4, 0.0013, 0.1, "onecycle", 2),
+    "human/simvp/SimVP_ConvMixer.py": (64, 512, 4, 8, 0.01, 0.1, "cosine", 16),
+    "human/simvp/SimVP_ConvNeXt.py": (64, 512, 4, 8, 0.005, 0.1, "cosine", 16),
+    "human/simvp/SimVP_HorNet.py": (64, 512, 4, 6, 0.001, 0.1, "cosine", 16),
+    "human/simvp/SimVP_MLPMixer.py": (64, 512, 4, 8, 0.001, 0.1, "cosine", 16),
+    "human/simvp/SimVP_MogaNet.py": (64, 256, 4, 6, 0.001, 0.1, "cosine", 16),
+    "human/simvp/SimVP_Poolformer.py": (64, 512, 4, 8, 0.001, 0.1, "cosine", 16),
+    "human/simvp/SimVP_Swin.py": (64, 512, 4, 8, 0.0005, 0.1, "cosine", 16),
+    "human/simvp/SimVP_Uniformer.py": (64, 512, 4, 8, 0.001, 0.1, "cosine", 4),
+    "human/simvp/SimVP_VAN.py": (64, 512, 4, 8, 0.001, 0.1, "cosine", 16),
+    "human/simvp/SimVP_ViT.py": (64, 256, 4, 8, 0.001, 0.1, "cosine", 4),
+    "weather/t2m_5_625/SimVP_ConvMixer.py": (32, 256, 2, 8, 0.01, 0.1, "cosine", 16),
+    "weather/t2m_5_625/SimVP_ConvNeXt.py": (32, 256, 2, 8, 0.01, 0.1, "cosine", 16),
+    "weather/t2m_5_625/SimVP_HorNet.py": (32, 256, 2, 8, 0.001, 0.1, "cosine", 16),
+    "weather/t2m_5_625/SimVP_MLPMixer.py": (32, 256, 2, 8, 0.001, 0.1, "cosine", 16),
+    "weather/t2m_5_625/SimVP_MogaNet.py": (32, 256, 2, 8, 0.005, 0.2, "cosine", 16),
+    "weather/t2m_5_625/SimVP_Poolformer.py": (32, 256, 2, 8, 0.0005, 0.1, "cosine", 16),
+    "weather/t2m_5_625/SimVP_Swin.py": (32, 256, 2, 8, 0.001, 0.1, "cosine", 16),
+    "weather/t2m_5_625/SimVP_Uniformer.py": (32, 256, 2, 8, 0.005, 0.1, "cosine", 16),
+    "weather/t2m_5_625/SimVP_VAN.py": (32, 256, 2, 8, 0.005, 0.1, "cosine", 16),
+    "weather/t2m_5_625/SimVP_ViT.py": (32, 256, 2, 8, 0.001, 0.1, "cosine", 16),
+    "kitticaltech/simvp/SimVP_ConvMixer.py": (64, 256, 2, 6, 0.01, 0.1, "onecycle", 16),
+    "kitticaltech/simvp/SimVP_ConvNeXt.py": (64, 256, 2, 6, 0.005, 0.1, "onecycle", 16),
+    "kitticaltech/simvp/SimVP_HorNet.py": (64, 256, 2, 6, 0.001, 0.1, "onecycle", 16),
+    "kitticaltech/simvp/SimVP_MLPMixer.py": (64, 256, 2, 6, 0.0005, 0.1, "onecycle", 16),
+    "kitticaltech/simvp/SimVP_MogaNet.py": (64, 256, 2, 6, 0.005, 0.1, "onecycle", 16),
+    "kitticaltech/simvp/SimVP_Poolformer.py": (64, 256, 2, 6, 0.001, 0.1, "onecycle", 16),
+    "kitticaltech/simvp/SimVP_Swin.py": (64, 256, 2, 6, 0.0005, 0.1, "onecycle", 16),
+    "kitticaltech/simvp/SimVP_Uniformer.py": (64, 256, 2, 4, 0.001, 0.2, "onecycle", 4),
+    "kitticaltech/simvp/SimVP_VAN.py": (64, 256, 2, 6, 0.01, 0.1, "onecycle", 16),
+    "kitticaltech/simvp/SimVP_ViT.py": (64, 256, 2, 4, 0.000125, 0.1, "onecycle", 4),
+}
 CONFIGS = ([f"mmnist.{m}" for m in ("simvp_gsta", "simvp_incepu", "tau", "convlstm",
                                     "predrnn", "predrnnpp", "predrnnv2", "mim")]
            + [f"{d}.{m}" for d in ("taxibj", "kth", "human36m", "weatherbench",
@@ -81,3 +145,25 @@ def test_every_cited_file_is_used():
   cited = {importlib.import_module(f"experiments.configs.{n}").get_config().cites
            for n in CONFIGS}
   assert {s[len("OpenSTL c74deb5 configs/"):] for s in cited} == set(CITED)
+
+
+@pytest.mark.parametrize("source", sorted(CITED_TRANSLATORS))
+def test_translator_configs_carry_the_values_of_their_files(source):
+  from experiments.configs import simvp_zoo
+  (dataset, translator), = [k for k in simvp_zoo.OPENSTL
+                            if simvp_zoo.source(*k) == source]
+  c = importlib.import_module(f"experiments.configs.{dataset}.simvp").get_config(
+      translator)
+  assert c.cites == f"OpenSTL c74deb5 configs/{source}"
+  hid_s, hid_t, n_s, n_t, lr, drop_path, sched, batch = CITED_TRANSLATORS[source]
+  assert c.model.name == f"simvp_{translator}"
+  assert (c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T) == (
+      hid_s, hid_t, n_s, n_t)
+  assert (c.optim.lr, c.model.drop_path, c.optim.schedule) == (lr, drop_path, sched)
+  assert c.train.batch_size == batch
+
+
+def test_a_translator_config_without_a_translator_says_which_exist():
+  from experiments.configs.mmnist import simvp
+  with pytest.raises(ValueError, match="convnext.*vit"):
+    simvp.get_config("smoke")

@@ -21,6 +21,14 @@ _FILTER = flags.DEFINE_string("filter", "", "Show only the configs whose name co
 _CONFIGS_ONLY = flags.DEFINE_bool("configs_only", False, "List the configs alone.")
 
 
+def _variants(tree) -> tuple[str, ...]:
+  for node in tree.body:
+    if (isinstance(node, ast.Assign) and
+        any(getattr(t, "id", "") == "VARIANTS" for t in node.targets)):
+      return tuple(ast.literal_eval(node.value))
+  return ()
+
+
 def config_files(root: pathlib.Path) -> list[tuple[str, str, tuple[str, ...]]]:
   """(name, first docstring line, variants) of every config under
   root/experiments/configs: the files with a get_config."""
@@ -35,12 +43,10 @@ def config_files(root: pathlib.Path) -> list[tuple[str, str, tuple[str, ...]]]:
       continue
     doc = (ast.get_docstring(tree) or "").strip().splitlines()
     package = (path.parent / "__init__.py")
-    variants = ("smoke",)
+    # A file's own VARIANTS, else its package's, else ":smoke".
+    variants = _variants(tree) or ("smoke",)
     if package.is_file() and "VARIANTS" in package.read_text():
-      for node in ast.parse(package.read_text()).body:
-        if (isinstance(node, ast.Assign) and
-            any(getattr(t, "id", "") == "VARIANTS" for t in node.targets)):
-          variants = tuple(ast.literal_eval(node.value))
+      variants = _variants(tree) or _variants(ast.parse(package.read_text()))
     name = str(path.relative_to(base).with_suffix(""))
     out.append((name, doc[0] if doc else "", variants))
   return out

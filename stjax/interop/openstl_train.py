@@ -31,13 +31,15 @@ from stjax.interop.fixtures import (TOLERANCE, nchw_to_nhwc, read_fixture,
                                     relative_error)
 from stjax.interop.weights import (flat_variables, import_state_dict,
                                    reference_paths, torch_to_flax)
-from stjax.models import build_model
+from stjax.models import build_model, metaformers
+from stjax.models.simvp import translator_name
 from stjax.train.build import build_run
 from stjax.train.optim import (BASE_MOMENTUM, MAX_MOMENTUM,
                                decay_mask, injected_hyperparams)
 from stjax.train.sampling import weights_from_mask
 
-_SIMVP_NAMES = {"gsta": "simvp_gsta", "incepu": "simvp_incepu", "tau": "tau"}
+_SIMVP_NAMES = {"gsta": "simvp_gsta", "incepu": "simvp_incepu", "tau": "tau",
+                **{t: f"simvp_{t}" for t in metaformers.BLOCKS}}
 
 
 def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
@@ -51,10 +53,10 @@ def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
       "pre_seq_length": cfg["pre_seq_length"],
       "aft_seq_length": cfg["aft_seq_length"]})
   if "model_type" in cfg:  # SimVP / TAU
-    kind = cfg["model_type"].lower()
+    kind = translator_name(cfg["model_type"])
     if kind not in _SIMVP_NAMES:
       raise ValueError(f"model_type {cfg['model_type']!r}: stjax's SimVP has "
-                       f"the IncepU, gSTA and TAU translators.")
+                       f"the translators {sorted(_SIMVP_NAMES)}.")
     c.model = ml_collections.ConfigDict({
         "name": _SIMVP_NAMES[kind], "hid_S": cfg["hid_S"], "hid_T": cfg["hid_T"],
         "N_S": cfg["N_S"], "N_T": cfg["N_T"],

@@ -167,6 +167,13 @@ def tau_defaults(c, **options) -> None:
   losses.add_ddr(c.loss, alpha=0.1, tau=0.1)
 
 
+def swin_defaults(c, **options) -> None:
+  """SimVP-Swin: OpenSTL's shifted windows attend without Swin's mask."""
+  defaults(c, **options)
+  # True: the Swin paper's SW-MSA mask (OpenSTL builds it but passes none).
+  c.model.swin_shift_mask = False
+
+
 def smoke(c) -> None:
   c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 8, 32, 4, 2
 
@@ -181,6 +188,7 @@ def _register(name: str, translator: str, model_defaults) -> None:
                  spatio_kernel_dec=cfg.spatio_kernel_dec,
                  mlp_ratio=cfg.mlp_ratio, drop_path=cfg.drop_path,
                  stochastic_depth=cfg.get("stochastic_depth", True),
+                 swin_shift_mask=cfg.get("swin_shift_mask", False),
                  rngs=nnx.Rngs(seed))
   register_model(name, family="parallel", defaults=model_defaults,
                  smoke=smoke)(build)
@@ -191,3 +199,7 @@ def _register(name: str, translator: str, model_defaults) -> None:
 for _name, _translator in (("simvp_incepu", "incepu"), ("simvp_gsta", "gsta"),
                            ("tau", "tau"), ("simvp_conv", "conv")):
   _register(_name, _translator, tau_defaults if _name == "tau" else defaults)
+# OpenSTL's other translators: simvp_convmixer, simvp_convnext, ... simvp_vit.
+for _translator in metaformers.BLOCKS:
+  _register(f"simvp_{_translator}", _translator,
+            swin_defaults if _translator == "swin" else defaults)

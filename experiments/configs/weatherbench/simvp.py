@@ -1,0 +1,11 @@
+"""SimVP with one of OpenSTL's other translators on WeatherBench (t2m, 5.625 degrees): `:convnext`,
+`:swin`, ... (`:<translator>:smoke` for a CPU check), each with the values of
+OpenSTL's configs/weather/t2m_5_625/SimVP_<type>.py (experiments/configs/simvp_zoo.py)."""
+from experiments.configs import simvp_zoo
+
+VARIANTS = ("convmixer", "convnext", "hornet", "mlpmixer", "moganet",
+            "poolformer", "swin", "uniformer", "van", "vit", "<translator>:smoke")
+
+
+def get_config(arg: str | None = None):
+  return simvp_zoo.get("weatherbench", arg)
