@@ -26,7 +26,10 @@ TRAIN_FIXTURES = ROOT / "tests" / "fixtures" / "openstl_train"
 # MIM-S detached, weight decay groups (TAU with DDR; PredRNN with layer norm).
 # `tau` and `simvp_gsta_short` (a rising phase < 1) pass the same command;
 # their pieces are covered here by tau_wd and the one-cycle unit test.
-CASES = ["simvp_gsta", "convlstm", "predrnnv2", "mim", "tau_wd", "predrnn_wd"]
+# The timm-built translators: Swin (weight decay groups with its 2-D
+# relative-position tables) and ViT; ConvNeXt's passes the same command.
+CASES = ["simvp_gsta", "convlstm", "predrnnv2", "mim", "tau_wd", "predrnn_wd",
+         "simvp_swin_wd", "simvp_vit"]
 
 
 def _run(*paths) -> tuple[int, list[str]]:

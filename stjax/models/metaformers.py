@@ -73,6 +73,20 @@ class ConvMlp(nnx.Module):
     return self.fc2(layers.gelu(self.fc1(x)))
 
 
+def dot_product_attention(q, k, v, bias=None):
+  """softmax(q k^T / sqrt(d) + bias) v over (B, N, heads, d) arrays.
+
+  jax.nn.dot_product_attention (XLA's fused kernel on GPUs) computes the
+  logits and the softmax in float32; float64 inputs (the parity checks) take
+  the same arithmetic written out, so they keep their precision."""
+  if q.dtype != jnp.float64:
+    return jax.nn.dot_product_attention(q, k, v, bias=bias)
+  logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(q.shape[-1])
+  if bias is not None:
+    logits = logits + bias
+  return jnp.einsum("bhqk,bkhd->bqhd", jax.nn.softmax(logits, axis=-1), v)
+
+
 class SelfAttention(nnx.Module):
   """Multi-head self-attention over tokens (B, N, C), qkv with bias, scale
   head_dim^-0.5, through jax.nn.dot_product_attention (the fused kernel on
@@ -90,7 +104,7 @@ class SelfAttention(nnx.Module):
     b, n, c = x.shape
     q, k, v = jnp.split(self.qkv(x).reshape(b, n, 3 * self.heads, c // self.heads),
                         3, axis=2)
-    out = jax.nn.dot_product_attention(q, k, v, bias=bias)
+    out = dot_product_attention(q, k, v, bias=bias)
     return self.proj(out.reshape(b, n, c))
 
 
