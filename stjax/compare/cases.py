@@ -51,9 +51,19 @@ def _cases() -> dict[str, Case]:
            dict(model="convlstm", num_hidden=(32, 32)), 8, _convlstm_unused((32, 32))),
       Case("predrnn_small_b8", "mmnist/predrnn", ("model.num_hidden=(32,32)",),
            dict(model="predrnn", num_hidden=(32, 32)), 8),
+      # OpenSTL's timm-built translators; the reference needs timm 0.6
+      # (docs/speed.md: "Speed against OpenSTL").
+      Case("simvp_convnext_small_b8", "mmnist/simvp:convnext", _SMALL_SIMVP,
+           dict(model="simvp", model_type="ConvNeXt", **_SMALL_SIMVP_REF), 8),
+      Case("simvp_swin_small_b8", "mmnist/simvp:swin", _SMALL_SIMVP,
+           dict(model="simvp", model_type="Swin", **_SMALL_SIMVP_REF), 8),
   ]
   # The GPU set (batch 16): the paper configs, MIM included.
   for name, config, ref in (("simvp_gsta", "mmnist/simvp_gsta", dict(model="simvp")),
+                            ("simvp_convnext", "mmnist/simvp:convnext",
+                             dict(model="simvp", model_type="ConvNeXt")),
+                            ("simvp_swin", "mmnist/simvp:swin",
+                             dict(model="simvp", model_type="Swin")),
                             ("tau", "mmnist/tau", dict(model="tau")),
                             ("convlstm", "mmnist/convlstm", dict(model="convlstm", num_hidden=big4)),
                             ("predrnn", "mmnist/predrnn", dict(model="predrnn", num_hidden=big4)),
