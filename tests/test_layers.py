@@ -40,3 +40,25 @@ def test_initialisations_follow_the_reference():
   fan_out = layers.Conv(256, 256, 3, groups=256, rngs=rngs, init="fan_out")
   assert abs(np.asarray(fan_out.kernel[...]).std() - np.sqrt(2 / 9)) < 0.05
   assert not np.asarray(fan_out.bias[...]).any()
+
+
+def test_the_two_dimensional_matmul_forms_change_no_value():
+  """layers.Linear, layers.on_rows and cpu_conv.matmul_last only reshape (a
+  speed fix for XLA CPU): their values and gradients equal the N-D forms'."""
+  from stjax.ops import cpu_conv
+  x = jax.random.normal(jax.random.key(0), (2, 3, 5, 6))
+  ours = layers.linear(6, 4, rngs=nnx.Rngs(1))
+  plain = nnx.Linear(6, 4, rngs=nnx.Rngs(1))
+  nnx.update(plain, nnx.state(ours))
+  np.testing.assert_allclose(ours(x), plain(x), rtol=1e-6, atol=1e-6)
+  w = jax.random.normal(jax.random.key(2), (6, 7))
+  np.testing.assert_allclose(cpu_conv.matmul_last(x, w), x @ w, rtol=1e-6, atol=1e-6)
+  mlp = lambda r: jnp.tanh(r @ w) @ w.T
+  np.testing.assert_allclose(layers.on_rows(mlp, x), mlp(x), rtol=1e-6, atol=1e-6)
+  grad = lambda f: jax.grad(lambda w_: jnp.sum(f(lambda r: jnp.tanh(r @ w_) ** 2, x)))(w)
+  np.testing.assert_allclose(grad(layers.on_rows), grad(lambda f, a: f(a)),
+                             rtol=1e-5, atol=1e-6)
+  # A mask drawn inside on_rows has the N-D draw's numbers (JAX draws flat).
+  key = jax.random.key(3)
+  rows = layers.on_rows(lambda r: jax.random.bernoulli(key, 0.5, r.shape), x)
+  np.testing.assert_array_equal(rows, jax.random.bernoulli(key, 0.5, x.shape))

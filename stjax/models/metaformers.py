@@ -58,7 +58,7 @@ class Mlp(nnx.Module):
     self.fc2 = layers.linear(hidden, out or dim, rngs=rngs)
 
   def __call__(self, x):
-    return self.fc2(layers.gelu(self.fc1(x)))
+    return layers.on_rows(lambda r: self.fc2(layers.gelu(self.fc1(r))), x)
 
 
 class ConvMlp(nnx.Module):
@@ -69,8 +69,8 @@ class ConvMlp(nnx.Module):
     self.fc1 = layers.Conv(dim, hidden, 1, rngs=rngs, init=init)
     self.fc2 = layers.Conv(hidden, dim, 1, rngs=rngs, init=init)
 
-  def __call__(self, x):
-    return self.fc2(layers.gelu(self.fc1(x)))
+  def __call__(self, x):  # 1x1 convs: matmuls over the pixels
+    return layers.on_rows(lambda r: self.fc2(layers.gelu(self.fc1(r))), x)
 
 
 def dot_product_attention(q, k, v, bias=None):
