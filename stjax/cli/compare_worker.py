@@ -15,12 +15,13 @@ import sys
 
 
 def load_config(name: str, overrides: list[str]):
-  """experiments/configs/<name>.py's get_config(), with key=value overrides
+  """experiments/configs/<name>.py's get_config() (`name:arg`: get_config(arg)), with key=value overrides
   (Python literals)."""
   if os.getcwd() not in sys.path:
     sys.path.insert(0, os.getcwd())
+  name, _, arg = name.partition(":")  # e.g. mmnist/simvp:swin
   config = importlib.import_module(
-      "experiments.configs." + name.replace("/", ".")).get_config()
+      "experiments.configs." + name.replace("/", ".")).get_config(arg or None)
   for item in overrides:
     key, value = item.split("=", 1)
     *path, last = key.split(".")
