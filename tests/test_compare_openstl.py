@@ -72,6 +72,27 @@ def test_the_cases_pair_equal_models():
     assert case.config.startswith("mmnist/") and case.batch in (1, 4, 8, 16)
 
 
+def test_every_case_config_takes_its_overrides_and_translator():
+  import ast
+  from stjax.cli import compare_worker
+  from stjax.models.simvp import translator_name
+  for case in cases.CASES.values():
+    config = compare_worker.load_config(case.config, list(case.overrides))
+    for item in case.overrides:
+      key, value = item.split("=", 1)
+      node = config
+      for part in key.split("."):
+        node = node[part]
+      got = tuple(node) if isinstance(node, (list, tuple)) else node
+      assert got == ast.literal_eval(value), (case.name, key, got)
+    if "model_type" in case.reference:  # mmnist/simvp:<translator>
+      assert config.model.name == "simvp_" + translator_name(case.reference["model_type"])
+    if case.reference.get("model") == "predformer":
+      assert config.model.layout == case.reference["variant"].lower()
+      assert {k: config.model[k] for k in case.reference["model_config"]} == \
+          case.reference["model_config"], case.name
+
+
 def test_the_command_refuses_a_missing_openstl_checkout(tmp_path):
   import subprocess
   out = subprocess.run([sys.executable, "-m", "experiments.compare_openstl",

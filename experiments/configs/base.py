@@ -178,6 +178,21 @@ def variant(c: ml_collections.ConfigDict, arg: str | None) -> ml_collections.Con
                    f"{', '.join(':' + v for v in VARIANTS)} or none.")
 
 
+def split_option(arg: str | None, choices, default: str) -> tuple[str, str | None]:
+  """(choice, variant) of `file.py[:CHOICE][:smoke]`, for a config whose
+  model has named forms (PredFormer's layouts): CHOICE one of `choices`,
+  else `default`; the rest goes to `variant`."""
+  parts = [p for p in (arg or "").split(":") if p]
+  choice = default
+  if parts and parts[0] not in VARIANTS:
+    if parts[0] not in choices:
+      raise ValueError(f"unknown config variant ':{parts[0]}'; this config "
+                       f"has :CHOICE[:smoke] with CHOICE one of "
+                       f"{', '.join(choices)}, :smoke or none.")
+    choice = parts.pop(0)
+  return choice, ":".join(parts) or None
+
+
 def shrink_for_smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """The same model family and data, small enough to run end to end on a CPU
   in well under two minutes (train, evaluate, checkpoint, pictures). The

@@ -26,6 +26,12 @@ class Case:
 _SMALL_SIMVP = ("model.hid_S=16", "model.hid_T=64", "model.N_S=2", "model.N_T=2")
 _SMALL_SIMVP_REF = dict(hid_S=16, hid_T=64, N_S=2, N_T=2)
 
+# Quadruplet-TSST at dim 128, 4 heads of 32, Ndepth 2 (8 gated blocks).
+_SMALL_PREDFORMER_REF = dict(patch_size=8, dim=128, heads=4, dim_head=32, dropout=0.0,
+                             attn_dropout=0.0, drop_path=0.0, scale_dim=4, depth=1,
+                             Ndepth=2)
+_SMALL_PREDFORMER = tuple(f"model.{k}={v!r}" for k, v in _SMALL_PREDFORMER_REF.items())
+
 
 def _convlstm_unused(hidden: tuple[int, ...], filter_size: int = 5) -> int:
   """OpenSTL's ConvLSTMCell builds conv_o (2n -> n, k x k) and conv_last
@@ -57,6 +63,10 @@ def _cases() -> dict[str, Case]:
            dict(model="simvp", model_type="ConvNeXt", **_SMALL_SIMVP_REF), 8),
       Case("simvp_swin_small_b8", "mmnist/simvp:swin", _SMALL_SIMVP,
            dict(model="simvp", model_type="Swin", **_SMALL_SIMVP_REF), 8),
+      # PredFormer's own code: --openstl is then a PredFormer checkout.
+      Case("predformer_small_b8", "mmnist/predformer", _SMALL_PREDFORMER,
+           dict(model="predformer", variant="Quadruplet_TSST",
+                model_config=_SMALL_PREDFORMER_REF), 8),
   ]
   # The GPU set (batch 16): the paper configs, MIM included.
   for name, config, ref in (("simvp_gsta", "mmnist/simvp_gsta", dict(model="simvp")),
@@ -67,7 +77,11 @@ def _cases() -> dict[str, Case]:
                             ("tau", "mmnist/tau", dict(model="tau")),
                             ("convlstm", "mmnist/convlstm", dict(model="convlstm", num_hidden=big4)),
                             ("predrnn", "mmnist/predrnn", dict(model="predrnn", num_hidden=big4)),
-                            ("mim", "mmnist/mim", dict(model="mim", num_hidden=big4))):
+                            ("mim", "mmnist/mim", dict(model="mim", num_hidden=big4)),
+                            ("predformer", "mmnist/predformer",
+                             dict(model="predformer", variant="Quadruplet_TSST",
+                                  model_config=dict(_SMALL_PREDFORMER_REF, dim=256,
+                                                    heads=8, Ndepth=6)))):
     out.append(Case(f"{name}_b16", config, (), ref, 16,
                     _convlstm_unused(big4) if name == "convlstm" else 0))
   return {c.name: c for c in out}

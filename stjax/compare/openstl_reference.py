@@ -10,6 +10,11 @@ The steps are OpenSTL's own on one device:
   reshape_patch; the sampling flag from OpenSTL's schedule_sampling (eta from
   1.0); (_, loss) = model(frames, flag), the model's own MSE; backward; Adam;
   scheduler step. Inference: a zero flag, return_loss=False.
+- PredFormer (model "predformer"; `ref` is then a checkout of
+  github.com/yyyujintang/PredFormer, whose package is also named openstl):
+  PredFormer_<variant>.PredFormer_Model(model_config); pred = model(x);
+  MSE; backward; AdamW (weight decay 1e-2 on every parameter, as its
+  scripts' `--opt adamw --weight_decay 1e-2`); one-cycle scheduler step.
 """
 from __future__ import annotations
 
@@ -27,14 +32,17 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
           N_S: int = 4, N_T: int = 8, num_hidden=(128, 128, 128, 128),
           filter_size: int = 5, patch_size: int = 4, frames=(10, 10),
           shape=(1, 64, 64), lr: float | None = None,
-          device: str | None = None) -> Reference:
+          device: str | None = None, variant: str = "Quadruplet_TSST",
+          model_config: dict | None = None) -> Reference:
   """`device` None: CUDA where torch sees a GPU, else the CPU."""
   sys.path.insert(0, ref)
+  import importlib  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   import torch  # pylint: disable=import-outside-toplevel
   import torch.nn.functional as F  # pylint: disable=import-outside-toplevel
-  from openstl import models  # pylint: disable=import-outside-toplevel
-  from openstl.utils import reshape_patch, reshape_patch_back, schedule_sampling  # pylint: disable=import-outside-toplevel
+  if model != "predformer":
+    from openstl import models  # pylint: disable=import-outside-toplevel
+    from openstl.utils import reshape_patch, reshape_patch_back, schedule_sampling  # pylint: disable=import-outside-toplevel
 
   np.random.seed(0)
   device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -52,6 +60,11 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
            "mim": models.MIM_Model}[model]
     net = cls(len(num_hidden), list(num_hidden), cfg)
     lr = lr or 5e-4
+  elif model == "predformer":
+    module = importlib.import_module(f"openstl.models.PredFormer_{variant}")
+    net = module.PredFormer_Model(dict(model_config, height=h, width=w, num_channels=c,
+                                       pre_seq=t_in, after_seq=t_out))
+    lr = lr or 1e-3
   else:
     net = models.SimVP_Model((t_in, c, h, w), hid_S=hid_S, hid_T=hid_T, N_S=N_S,
                              N_T=N_T, model_type="tau" if model == "tau" else model_type,
@@ -59,7 +72,9 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
                              spatio_kernel_enc=3, spatio_kernel_dec=3)
     lr = lr or 1e-3
   net = net.to(device)
-  opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=0.0)
+  opt = (torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-2)
+         if model == "predformer" else
+         torch.optim.Adam(net.parameters(), lr=lr, weight_decay=0.0))
   sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=200000)
   forward = torch.compile(net) if compile else net
   x = torch.rand(batch, t_in, c, h, w, device=device)

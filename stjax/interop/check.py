@@ -7,6 +7,8 @@ and the check is chosen from that:
   OpenSTL's optimisation steps replayed in float64 (openstl_train);
 - `model` one of the MS-RNN kinds (shared/fixtures/mslstm): the MS-LSTM
   authors' cell and networks, forward and gradients, in float32 (mslstm);
+- `model` "PredFormer" (shared/fixtures/predformer): one of PredFormer's
+  nine models, forward, in float32 (predformer);
 - `model` "tmu_code" (shared/fixtures/tmu): the TMU authors' training and
   inference calls, internals and gradients, in float64 (tmu: its carried
   memory roughly triples every step, so float32 gradients lose digits that
@@ -25,18 +27,21 @@ import sys
 import jax
 import jax.numpy as jnp
 
-from stjax.interop import mslstm, openstl, openstl_train, tmu
+from stjax.interop import mslstm, openstl, openstl_train, predformer, tmu
 from stjax.interop.fixtures import TOLERANCE, read_fixture
 
 _USAGE = "usage: python -m stjax.interop check PATH.npz [PATH.npz ...]"
 
 
 def kind_of(cfg: dict, arrays: dict) -> str:
-  """'openstl_train', 'mslstm', 'tmu' or 'openstl': the check a fixture needs."""
+  """'openstl_train', 'mslstm', 'predformer', 'tmu' or 'openstl': the check
+  a fixture needs."""
   if "train" in cfg and "train/loss" in arrays:
     return "openstl_train"
   if cfg.get("model") in mslstm.KINDS:
     return "mslstm"
+  if cfg.get("model") in predformer.KINDS:
+    return "predformer"
   if cfg.get("model") in tmu.KINDS:
     return "tmu"
   return "openstl"
@@ -52,6 +57,8 @@ def check(path) -> tuple[str, list[tuple[str, float, str]]]:
   with jax.default_matmul_precision("highest"):
     if kind == "mslstm":
       return kind, mslstm.check_fixture(cfg, arrays)
+    if kind == "predformer":
+      return kind, predformer.check_fixture(cfg, arrays)
     if kind == "tmu":
       with jax.enable_x64(True):
         return kind, tmu.check_fixture(cfg, arrays, jnp.float64)
@@ -59,6 +66,7 @@ def check(path) -> tuple[str, list[tuple[str, float, str]]]:
 
 
 _PRECISION = {"openstl_train": "float64", "mslstm": "float32",
+              "predformer": "float32",
               "tmu": "float64", "openstl": "float32"}
 
 

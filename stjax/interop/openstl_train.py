@@ -27,6 +27,7 @@ import numpy as np
 from flax import nnx
 
 from stjax import losses
+from stjax.interop import predformer
 from stjax.interop.fixtures import (TOLERANCE, nchw_to_nhwc, read_fixture,
                                     relative_error)
 from stjax.interop.weights import (flat_variables, import_state_dict,
@@ -52,7 +53,9 @@ def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict({
       "pre_seq_length": cfg["pre_seq_length"],
       "aft_seq_length": cfg["aft_seq_length"]})
-  if "model_type" in cfg:  # SimVP / TAU
+  if cfg.get("model") == "PredFormer":  # PredFormer's own models (AdamW)
+    c.model = predformer.stjax_model_config(cfg)
+  elif "model_type" in cfg:  # SimVP / TAU
     kind = translator_name(cfg["model_type"])
     if kind not in _SIMVP_NAMES:
       raise ValueError(f"model_type {cfg['model_type']!r}: stjax's SimVP has "
@@ -101,10 +104,13 @@ def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
 
 def _optim_section(t: dict) -> ml_collections.ConfigDict:
   adam = t.get("adam", {})
-  if t.get("opt") != "adam" or adam.get("amsgrad") or adam.get("maximize"):
-    raise ValueError(f"optimizer {t.get('opt')!r} (amsgrad/maximize "
-                     f"{adam.get('amsgrad')}/{adam.get('maximize')}): the check "
-                     f"covers OpenSTL's Adam.")
+  if (t.get("opt") not in ("adam", "adamw") or adam.get("amsgrad")
+      or adam.get("maximize")
+      or (t.get("opt") == "adamw") != bool(adam.get("decoupled_weight_decay"))):
+    raise ValueError(f"optimizer {t.get('opt')!r} (amsgrad/maximize/decoupled "
+                     f"{adam.get('amsgrad')}/{adam.get('maximize')}/"
+                     f"{adam.get('decoupled_weight_decay')}): the check covers "
+                     f"Adam with L2 decay and AdamW with decoupled decay.")
   if t.get("sched") != "onecycle" or t.get("three_phase") or (
       t.get("anneal_strategy", "cos") != "cos"):
     raise ValueError("the check covers OpenSTL's two-phase cosine one-cycle "
@@ -178,8 +184,10 @@ def check_train_fixture(path) -> list[tuple[str, float, str]]:
     model = build_model(config.model, in_shape=(t_in, h, w, ch),
                         out_frames=config.data.aft_seq_length, seed=config.seed)
     _to_float64(model)  # before the import: the weights keep their precision
-    import_state_dict(model, initial_ref)
-    paths = reference_paths(model, initial_ref)
+    renames = (predformer.renames(config.model.layout)
+               if cfg.get("model") == "PredFormer" else None)  # None: OpenSTL's
+    import_state_dict(model, initial_ref, renames)
+    paths = reference_paths(model, initial_ref, renames)
     run = build_run(config, int(cfg["train"]["total_steps"]), model=model)
     state, sampling, train_step = run.state, run.sampling, run.train_step
     rows = [("decay groups", _decay_groups_error(cfg, state.params, paths),
