@@ -151,6 +151,22 @@ class Conv(nnx.Module):
     return y
 
 
+class Unused(nnx.Variable):
+  """A weight the reference builds but its forward pass never reads. Kept so
+  that its checkpoints import and its parameter count is recognisable, but
+  not a Param: never trained, as PyTorch's optimizers skip a parameter whose
+  gradient is None (with coupled weight decay, a zero gradient would still
+  move it)."""
+
+
+def unused(module: nnx.Module) -> nnx.Module:
+  """`module` with each of its Params turned into an Unused variable."""
+  for name, value in list(vars(module).items()):
+    if isinstance(value, nnx.Param):
+      setattr(module, name, Unused(value.get_value()))
+  return module
+
+
 def conv_sum(convs, inputs) -> jax.Array:
   """sum_i convs[i](inputs[i]) as one convolution of the concatenated inputs
   with the concatenated kernels: one larger matmul instead of several (a

@@ -112,6 +112,16 @@ CITED_TRANSLATORS = {
     "kitticaltech/simvp/SimVP_VAN.py": (64, 256, 2, 6, 0.01, 0.1, "onecycle", 16),
     "kitticaltech/simvp/SimVP_ViT.py": (64, 256, 2, 4, 0.000125, 0.1, "onecycle", 4),
 }
+# OpenSTL's further methods (experiments/configs/methods_zoo.py). MAU:
+# (sr_size, lr, sched, batch_size); every file 4 x 64, filter 5, patch 1, tau 5.
+CITED_METHODS = {
+    "mmnist/MAU.py": (4, 1e-3, "onecycle", 16),
+    "taxibj/MAU.py": (2, 1e-3, "cosine", 16),
+    "kth/MAU.py": (2, 5e-4, "onecycle", 16),
+    "human/MAU.py": (4, 1e-4, "cosine", 16),
+    "weather/t2m_5_625/MAU.py": (2, 1e-4, "cosine", 16),
+    "kitticaltech/MAU.py": (2, 1e-3, "onecycle", 16),
+}
 CONFIGS = ([f"mmnist.{m}" for m in ("simvp_gsta", "simvp_incepu", "tau", "convlstm",
                                     "predrnn", "predrnnpp", "predrnnv2", "mim")]
            + [f"{d}.{m}" for d in ("taxibj", "kth", "human36m", "weatherbench",
@@ -161,6 +171,22 @@ def test_translator_configs_carry_the_values_of_their_files(source):
       hid_s, hid_t, n_s, n_t)
   assert (c.optim.lr, c.model.drop_path, c.optim.schedule) == (lr, drop_path, sched)
   assert c.train.batch_size == batch
+
+
+@pytest.mark.parametrize("source", sorted(CITED_METHODS))
+def test_method_configs_carry_the_values_of_their_files(source):
+  from experiments.configs import methods_zoo
+  (dataset, method), = [k for k in methods_zoo.OPENSTL
+                        if methods_zoo.source(*k) == source]
+  c = importlib.import_module(f"experiments.configs.{dataset}.{method}").get_config()
+  assert c.cites == f"OpenSTL c74deb5 configs/{source}"
+  sr_size, lr, sched, batch = CITED_METHODS[source]
+  assert (c.model.name, c.model.num_hidden, c.model.filter_size, c.model.patch_size,
+          c.model.tau, c.model.cell_mode, c.model.model_mode) == (
+              "mau", (64,) * 4, 5, 1, 5, "normal", "normal")
+  assert (c.model.sr_size, c.optim.lr, c.optim.schedule) == (sr_size, lr, sched)
+  assert c.train.batch_size == batch
+  assert (c.sampling.sampling_stop_iter, c.sampling.scheduled_sampling) == (50000, True)
 
 
 def test_a_translator_config_without_a_translator_says_which_exist():

@@ -100,7 +100,8 @@ def source(dataset: str, translator: str) -> str:
   return f"{FOLDERS[dataset]}/SimVP_{_FILE_NAMES[translator]}.py"
 
 
-def _data(dataset: str):
+def dataset_config(dataset: str):
+  """The base config with `dataset`'s data section, epochs and schedule."""
   c = base.get_base_config()
   if dataset == "mmnist":
     return c
@@ -118,7 +119,7 @@ def get(dataset: str, arg: str | None):
         f":<translator>[:smoke] with one of {', '.join(TRANSLATORS)} (got "
         f"{translator!r}; gSTA, IncepU and TAU have their own configs).")
   hid_s, hid_t, n_s, n_t, lr, drop_path, sched, batch = OPENSTL[(dataset, translator)]
-  c = base.model(_data(dataset), f"simvp_{translator}")
+  c = base.model(dataset_config(dataset), f"simvp_{translator}")
   c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = hid_s, hid_t, n_s, n_t
   c.model.drop_path = drop_path
   c.optim.lr, c.optim.schedule = lr, sched

@@ -57,6 +57,10 @@ def _cases() -> dict[str, Case]:
            dict(model="convlstm", num_hidden=(32, 32)), 8, _convlstm_unused((32, 32))),
       Case("predrnn_small_b8", "mmnist/predrnn", ("model.num_hidden=(32,32)",),
            dict(model="predrnn", num_hidden=(32, 32)), 8),
+      # MAU (OpenSTL's), 2 layers of 32: merge (2n -> n, 1x1) and conv_last_sr
+      # (2 -> 1, 1x1) are built, never used (stjax keeps them untrained).
+      Case("mau_small_b8", "mmnist/mau", ("model.num_hidden=(32,32)",),
+           dict(model="mau", num_hidden=(32, 32)), 8, 2 * 32 * 32 + 32 + 2 + 1),
       # OpenSTL's timm-built translators; the reference needs timm 0.6
       # (docs/speed.md: "Speed against OpenSTL").
       Case("simvp_convnext_small_b8", "mmnist/simvp:convnext", _SMALL_SIMVP,
@@ -78,12 +82,14 @@ def _cases() -> dict[str, Case]:
                             ("convlstm", "mmnist/convlstm", dict(model="convlstm", num_hidden=big4)),
                             ("predrnn", "mmnist/predrnn", dict(model="predrnn", num_hidden=big4)),
                             ("mim", "mmnist/mim", dict(model="mim", num_hidden=big4)),
+                            ("mau", "mmnist/mau", dict(model="mau", num_hidden=(64,) * 4)),
                             ("predformer", "mmnist/predformer",
                              dict(model="predformer", variant="Quadruplet_TSST",
                                   model_config=dict(_SMALL_PREDFORMER_REF, dim=256,
                                                     heads=8, Ndepth=6)))):
     out.append(Case(f"{name}_b16", config, (), ref, 16,
-                    _convlstm_unused(big4) if name == "convlstm" else 0))
+                    _convlstm_unused(big4) if name == "convlstm"
+                    else 2 * 64 * 64 + 64 + 3 if name == "mau" else 0))
   return {c.name: c for c in out}
 
 

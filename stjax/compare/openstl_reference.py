@@ -10,6 +10,10 @@ The steps are OpenSTL's own on one device:
   reshape_patch; the sampling flag from OpenSTL's schedule_sampling (eta from
   1.0); (_, loss) = model(frames, flag), the model's own MSE; backward; Adam;
   scheduler step. Inference: a zero flag, return_loss=False.
+- MAU (methods/mau.py): as the recurrent models, but the frames go in
+  unpatched (patch 1, the encoder shrinks by `sr_size`) and, as its method at
+  c74deb5 never stores the eta schedule_sampling returns, every step draws
+  the flag from eta = 1.0.
 - PredFormer (model "predformer"; `ref` is then a checkout of
   github.com/yyyujintang/PredFormer, whose package is also named openstl):
   PredFormer_<variant>.PredFormer_Model(model_config); pred = model(x);
@@ -33,7 +37,8 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
           filter_size: int = 5, patch_size: int = 4, frames=(10, 10),
           shape=(1, 64, 64), lr: float | None = None,
           device: str | None = None, variant: str = "Quadruplet_TSST",
-          model_config: dict | None = None) -> Reference:
+          model_config: dict | None = None, sr_size: int = 4,
+          tau: int = 5) -> Reference:
   """`device` None: CUDA where torch sees a GPU, else the CPU."""
   sys.path.insert(0, ref)
   import importlib  # pylint: disable=import-outside-toplevel
@@ -48,18 +53,21 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
   device = device or ("cuda" if torch.cuda.is_available() else "cpu")
   t_in, t_out = frames
   c, h, w = shape
-  recurrent = model in ("convlstm", "predrnn", "mim")
+  recurrent = model in ("convlstm", "predrnn", "mim", "mau")
+  if model == "mau":
+    patch_size = 1
   if recurrent:
     cfg = SimpleNamespace(
         in_shape=(t_in, c, h, w), pre_seq_length=t_in, aft_seq_length=t_out,
         total_length=t_in + t_out, patch_size=patch_size, filter_size=filter_size,
         stride=1, layer_norm=0, reverse_scheduled_sampling=0,
         scheduled_sampling=1, sampling_stop_iter=50000,
-        sampling_start_value=1.0, sampling_changing_rate=2e-5, device=device)
+        sampling_start_value=1.0, sampling_changing_rate=2e-5, device=device,
+        sr_size=sr_size, tau=tau, cell_mode="normal", model_mode="normal")
     cls = {"convlstm": models.ConvLSTM_Model, "predrnn": models.PredRNN_Model,
-           "mim": models.MIM_Model}[model]
+           "mim": models.MIM_Model, "mau": models.MAU_Model}[model]
     net = cls(len(num_hidden), list(num_hidden), cfg)
-    lr = lr or 5e-4
+    lr = lr or (1e-3 if model == "mau" else 5e-4)
   elif model == "predformer":
     module = importlib.import_module(f"openstl.models.PredFormer_{variant}")
     net = module.PredFormer_Model(dict(model_config, height=h, width=w, num_channels=c,
@@ -94,7 +102,9 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
 
   def train_step():
     if recurrent:
-      state["eta"], flag = schedule_sampling(state["eta"], state["itr"], batch, cfg)
+      eta, flag = schedule_sampling(state["eta"], state["itr"], batch, cfg)
+      if model != "mau":  # MAU's method drops the eta it gets back
+        state["eta"] = eta
       _, loss = forward(frames_nhwc(), flag)
     else:
       pred = forward(x)

@@ -13,6 +13,8 @@ and the check is chosen from that:
   inference calls, internals and gradients, in float64 (tmu: its carried
   memory roughly triples every step, so float32 gradients lose digits that
   say nothing about the port; stjax.interop.tmu has the float32 figures);
+- `model` "mau" (shared/fixtures/openstl/mau): OpenSTL's MAU forward
+  pass, in float32 (mau);
 - any other `model` (shared/fixtures/openstl): an OpenSTL forward pass in
   float32 (openstl).
 It prints one line per compared array, `NAME quantity rel_err=... ok|FAIL`,
@@ -28,6 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from stjax.interop import mslstm, openstl, openstl_train, predformer, tmu
+from stjax.interop import mau
 from stjax.interop.fixtures import TOLERANCE, read_fixture
 
 _USAGE = "usage: python -m stjax.interop check PATH.npz [PATH.npz ...]"
@@ -44,6 +47,8 @@ def kind_of(cfg: dict, arrays: dict) -> str:
     return "predformer"
   if cfg.get("model") in tmu.KINDS:
     return "tmu"
+  if cfg.get("model") in mau.KINDS:  # OpenSTL's MAU (channel-first outputs)
+    return "mau"
   return "openstl"
 
 
@@ -59,6 +64,8 @@ def check(path) -> tuple[str, list[tuple[str, float, str]]]:
       return kind, mslstm.check_fixture(cfg, arrays)
     if kind == "predformer":
       return kind, predformer.check_fixture(cfg, arrays)
+    if kind == "mau":
+      return kind, mau.check_fixture(cfg, arrays)
     if kind == "tmu":
       with jax.enable_x64(True):
         return kind, tmu.check_fixture(cfg, arrays, jnp.float64)
@@ -68,6 +75,7 @@ def check(path) -> tuple[str, list[tuple[str, float, str]]]:
 _PRECISION = {"openstl_train": "float64", "mslstm": "float32",
               "predformer": "float32",
               "tmu": "float64", "openstl": "float32"}
+_PRECISION["mau"] = "float32"
 
 
 def main(argv: list[str]) -> int:

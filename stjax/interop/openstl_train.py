@@ -27,7 +27,7 @@ import numpy as np
 from flax import nnx
 
 from stjax import losses
-from stjax.interop import predformer
+from stjax.interop import mau, predformer
 from stjax.interop.fixtures import (TOLERANCE, nchw_to_nhwc, read_fixture,
                                     relative_error)
 from stjax.interop.weights import (flat_variables, import_state_dict,
@@ -77,6 +77,8 @@ def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
         "filter_size": cfg["filter_size"], "patch_size": cfg["patch_size"],
         "layer_norm": bool(cfg["layer_norm"]), "remat": False,
         "legacy_openstl": False, "init_from": ""})
+    if cfg["model"] in mau.KINDS:  # MAU's own keys (sr_size, tau, modes)
+      c.model = mau.stjax_model_config(cfg)
     if cfg["model"] == "mim":
       c.model.stop_mim_s_gradient = bool(
           cfg.get("mim_mims_cell_detached_between_steps", True))
@@ -186,6 +188,8 @@ def check_train_fixture(path) -> list[tuple[str, float, str]]:
     _to_float64(model)  # before the import: the weights keep their precision
     renames = (predformer.renames(config.model.layout)
                if cfg.get("model") == "PredFormer" else None)  # None: OpenSTL's
+    if cfg.get("model") in mau.KINDS:
+      renames = mau.RENAMES
     import_state_dict(model, initial_ref, renames)
     paths = reference_paths(model, initial_ref, renames)
     run = build_run(config, int(cfg["train"]["total_steps"]), model=model)
@@ -235,8 +239,8 @@ def _decay_groups_error(cfg, params, paths) -> float:
           if t.get("filter_bias_and_bn") else None)
   for group in t["param_groups"]:
     for name in group["params"]:
-      if name not in paths:
-        continue
+      if name not in paths or (mask is not None and paths[name] not in mask):
+        continue  # unused by the forward pass: neither side updates it
       ours = wd if mask is None or mask[paths[name]] else 0.0
       if ours != group["weight_decay"]:
         return 1.0

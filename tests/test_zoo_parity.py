@@ -1,0 +1,41 @@
+"""Parity of OpenSTL's further methods (E3D-LSTM, MAU, PhyDNet, CrevNet)
+with OpenSTL's code: every fixture below goes through the dispatch of
+`python -m stjax.interop check` (stjax.interop.check), forward and training
+fixtures alike, in one parametrised test. Each entry is a path under
+tests/fixtures/ (without .npz); the fixtures' READMEs say how they were made."""
+import pytest
+
+from conftest import ROOT
+from stjax.interop import check
+from stjax.interop.fixtures import TOLERANCE
+
+FIXTURES = [
+    "openstl/mau",                  # the shared forward fixture (copied)
+    "openstl_train/mau",            # four Adam + one-cycle steps, eta as c74deb5's
+    "openstl_train/mau_recall_wd",  # residual cells, recall decoder, wd groups
+]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_fixture_reproduces_the_reference(name):
+  kind, rows = check.check(ROOT / "tests" / "fixtures" / f"{name}.npz")
+  assert rows, name
+  worst = max(rows, key=lambda r: r[1])
+  assert worst[1] <= TOLERANCE, (name, kind, worst)
+
+
+@pytest.mark.parametrize("override, message", [
+    (dict(sr_size=3), "power of 2"),
+    (dict(num_hidden=(8, 16)), "share one width"),
+    (dict(sr_size=16), "must divide"),
+    (dict(cell_mode="resid"), "cell_mode"),
+])
+def test_mau_refuses_a_bad_config_in_one_line(override, message):
+  from stjax.errors import ConfigError
+  from stjax.models import build_model
+  from experiments.configs.mmnist import mau
+  cfg = mau.get_config("smoke").model
+  cfg.update(override)
+  with pytest.raises(ConfigError, match=message) as error:
+    build_model(cfg, in_shape=(4, 16, 24, 1), out_frames=4)
+  assert "\n" not in str(error.value)
