@@ -96,11 +96,14 @@ FORMS = [
     (6, 6, 7, 1, 9, 3, 6, 2, "_depthwise_shifted"),
     (8, 12, 3, 1, 1, 1, 4, 2, "_block_diagonal"),
     (5, 7, 1, 1, 0, 1, 1, 2, "_pointwise"),
-    (5, 7, 3, 2, 1, 1, 1, 2, None),                  # strided: plain
+    (5, 7, 3, 2, 1, 1, 1, 2, "_strided_conv"),       # written gradient
+    (4, 6, 5, 2, 2, 1, 1, 2, "_strided_conv"),
+    (4, 6, 3, 3, 0, 1, 1, 2, "_strided_conv"),       # stride > kernel / 2
     (5, 7, 5, 1, 2, 1, 1, 2, "_dense_conv"),
     (3, 4, 3, 1, 1, 1, 1, 120, "_dense_conv"),       # per-tap kernel gradient
 ]
-_FORM_NAMES = ("_depthwise_shifted", "_block_diagonal", "_pointwise", "_dense_conv")
+_FORM_NAMES = ("_depthwise_shifted", "_block_diagonal", "_pointwise", "_dense_conv",
+               "_strided_conv")
 
 
 def _case(cin, cout, k, groups, batch, dtype):
@@ -176,9 +179,9 @@ def test_conv_lowerings_in_bfloat16_and_float64_match_the_plain_convolution(
     x, w = _case(cin, cout, k, groups, batch, dtype)
     if dtype == jnp.float64:
       x = x + 1e-9 * _normal(4, x.shape, jnp.float64)
-    probe = _normal(2, (batch, 11, 13, cout), reference_dtype)
-    if stride != 1:
-      probe = probe[:, :6, :7]
+    out = jax.eval_shape(lambda x, w: _reference_conv(
+        x, w, stride, padding, dilation, groups), x, w).shape
+    probe = _normal(2, out, reference_dtype)
     got, want = _lowered_and_plain(x, w, probe, stride, padding, dilation,
                                    groups, reference_dtype)
     for g, r in zip(got, want):
@@ -189,7 +192,8 @@ def test_conv_lowerings_in_bfloat16_and_float64_match_the_plain_convolution(
 # The forms with written gradients (jax.custom_vjp): forward mode is refused.
 WRITTEN = [(cin, cout, k, stride, padding, dilation, groups)
            for cin, cout, k, stride, padding, dilation, groups, batch, form
-           in FORMS if form in ("_depthwise_shifted", "_pointwise", "_dense_conv")
+           in FORMS if form in ("_depthwise_shifted", "_pointwise", "_dense_conv",
+                                   "_strided_conv")
            and batch < 100]
 
 
@@ -222,9 +226,9 @@ def test_forward_mode_matches_the_plain_convolution_with_the_lowering_off(
   conv = layers.Conv(cin, cout, k, stride=stride, padding=padding,
                      dilation=dilation, groups=groups, rngs=nnx.Rngs(0),
                      cpu_lowering=True)
-  if form in ("_depthwise_shifted", "_pointwise", "_dense_conv"):
+  if form in ("_depthwise_shifted", "_pointwise", "_dense_conv", "_strided_conv"):
     layers.set_cpu_lowering(conv, False)  # as the error says
-  # else the CPU form (block-diagonal, plain strided) has no written gradient
+  # else the CPU form (block-diagonal) has no written gradient
   x = _normal(1, (batch, 11, 13, cin))
   t = _normal(5, x.shape)
   w, b = conv.kernel[...], conv.bias[...]
@@ -234,3 +238,65 @@ def test_forward_mode_matches_the_plain_convolution_with_the_lowering_off(
   ry, rty = jax.jvp(plain, (x,), (t,))
   np.testing.assert_allclose(y, ry, rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(ty, rty, rtol=1e-5, atol=1e-5)
+
+
+def _transpose_by_definition(x, w, stride, padding, output_padding):
+  """PyTorch's ConvTranspose2d from its definition, in numpy: tap (i, j) of
+  input pixel (a, b) adds x[a, b] @ w[i, j] at (a s - p + i, b s - p + j)."""
+  x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+  n, h, wd, _ = x.shape
+  k = w.shape[0]
+  oh, ow = [(d - 1) * stride - 2 * padding + k + output_padding for d in (h, wd)]
+  out = np.zeros((n, oh, ow, w.shape[3]))
+  for a in range(h):
+    for b in range(wd):
+      for i in range(k):
+        for j in range(k):
+          r, c = a * stride - padding + i, b * stride - padding + j
+          if 0 <= r < oh and 0 <= c < ow:
+            out[:, r, c] += x[:, a, b] @ w[i, j]
+  return out
+
+
+# (k, stride, padding, output_padding): MAU's decoder, then other shapes.
+TRANSPOSES = [(3, 2, 1, 1), (5, 2, 2, 1), (4, 4, 0, 0), (3, 3, 1, 2), (1, 2, 0, 1),
+              (3, 1, 1, 0)]
+
+
+@pytest.mark.parametrize("k,stride,padding,output_padding", TRANSPOSES)
+@pytest.mark.parametrize("cpu_lowering", [True, False])
+def test_conv_transpose_is_pytorchs_by_definition(k, stride, padding, output_padding,
+                                                 cpu_lowering):
+  x = _normal(1, (2, 4, 5, 3))
+  w = _normal(3, (k, k, 3, 4))
+  got = cpu_conv.conv_transpose2d(x, w, stride=stride, padding=padding,
+                                  output_padding=output_padding,
+                                  cpu_lowering=cpu_lowering)
+  np.testing.assert_allclose(got, _transpose_by_definition(
+      x, w, stride, padding, output_padding), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("precision", sorted(PRECISIONS))
+@pytest.mark.parametrize("k,stride,padding,output_padding", TRANSPOSES[:4])
+def test_conv_transpose_lowering_has_the_plain_gradients(k, stride, padding,
+                                                         output_padding, precision):
+  """The CPU form (matmul + scatter of the taps) forced on, against XLA's
+  convolution of the dilated input: values and both gradients."""
+  dtype, reference_dtype, rtol = PRECISIONS[precision]
+  with jax.enable_x64(dtype == jnp.float64):
+    x = _normal(1, (2, 5, 6, 3), dtype)
+    w = (_normal(3, (k, k, 3, 4)) / k).astype(dtype)
+    conv = lambda lowered: lambda x, w: cpu_conv.conv_transpose2d(
+        x, w, stride=stride, padding=padding, output_padding=output_padding,
+        cpu_lowering=lowered)
+    probe = _normal(2, jax.eval_shape(conv(False), x, w).shape, reference_dtype)
+    def run(lowered, x, w):
+      def loss(x, w):
+        y = conv(lowered)(x, w)
+        return jnp.sum(jnp.sin(y) * probe.astype(y.dtype)), y
+      return jax.jit(jax.grad(loss, argnums=(0, 1), has_aux=True))(x, w)
+    (gx, gw), y = run(True, x, w)
+    (rx, rw), ry = run(False, x.astype(reference_dtype), w.astype(reference_dtype))
+    for g, r in zip((y, gx, gw), (ry, rx, rw)):
+      assert g.dtype == dtype
+      _assert_close(g, r, rtol)

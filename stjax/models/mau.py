@@ -64,11 +64,9 @@ class ConvTranspose(nnx.Module):
 
   The kernel is kept as (kH, kW, C_out, C_in), the layout an OpenSTL weight
   (C_in, C_out, kH, kW) takes under the importer's conv transpose, i.e. the
-  kernel of the convolution this one is the transpose of. It runs as that
-  convolution's input gradient: zeros inserted between the input pixels,
-  k - 1 - padding zeros before and k - 1 - padding + output_padding after,
-  then a stride-1 convolution with the flipped kernel (stjax.ops.cpu_conv's
-  fast forms on the CPU). PyTorch's initialisation: U(+-1/sqrt(fan_in)) for
+  kernel of the convolution this one is the transpose of; it runs as
+  stjax.ops.cpu_conv.conv_transpose2d (on the CPU one matmul and a scatter
+  of the taps). PyTorch's initialisation: U(+-1/sqrt(fan_in)) for
   kernel and bias, with fan_in = C_out * kH * kW (PyTorch reads it off the
   weight's second axis).
   """
@@ -88,17 +86,10 @@ class ConvTranspose(nnx.Module):
     self.bias = nnx.Param(b_init(rngs.params(), (out_ch,), jnp.float32))
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    b, h, w, c = x.shape
-    s, k = self.stride, self.kernel.shape[0]
-    if s > 1:  # zeros between the input pixels
-      grid = jnp.zeros((b, h, s, w, s, c), x.dtype).at[:, :, 0, :, 0].set(x)
-      x = grid.reshape(b, h * s, w * s, c)[:, :(h - 1) * s + 1, :(w - 1) * s + 1]
-    lo = k - 1 - self.padding
-    hi = lo + self.output_padding
-    x = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
-    kernel = jnp.transpose(self.kernel[...][::-1, ::-1], (0, 1, 3, 2))
-    y = cpu_conv.conv2d(x, kernel.astype(x.dtype), padding=0,
-                        cpu_lowering=self.cpu_lowering)
+    kernel = jnp.transpose(self.kernel[...], (0, 1, 3, 2)).astype(x.dtype)
+    y = cpu_conv.conv_transpose2d(x, kernel, stride=self.stride, padding=self.padding,
+                                  output_padding=self.output_padding,
+                                  cpu_lowering=self.cpu_lowering)
     return y + self.bias[...].astype(y.dtype)
 
 
