@@ -122,6 +122,14 @@ CITED_METHODS = {
     "weather/t2m_5_625/MAU.py": (2, 1e-4, "cosine", 16),
     "kitticaltech/MAU.py": (2, 1e-3, "onecycle", 16),
 }
+# E3D-LSTM: (patch_size, lr, sched, batch_size); every file 4 x 128, no layer norm.
+CITED_E3D = {
+    "mmnist/E3DLSTM.py": (4, 1e-4, "onecycle", 16),
+    "taxibj/E3DLSTM.py": (2, 5e-3, "cosine", 16),
+    "kth/E3DLSTM.py": (8, 5e-4, "onecycle", 8),
+    "human/E3DLSTM.py": (8, 1e-4, "cosine", 4),
+    "kitticaltech/E3DLSTM.py": (4, 2.5e-3, "onecycle", 4),
+}
 CONFIGS = ([f"mmnist.{m}" for m in ("simvp_gsta", "simvp_incepu", "tau", "convlstm",
                                     "predrnn", "predrnnpp", "predrnnv2", "mim")]
            + [f"{d}.{m}" for d in ("taxibj", "kth", "human36m", "weatherbench",
@@ -187,6 +195,29 @@ def test_method_configs_carry_the_values_of_their_files(source):
   assert (c.model.sr_size, c.optim.lr, c.optim.schedule) == (sr_size, lr, sched)
   assert c.train.batch_size == batch
   assert (c.sampling.sampling_stop_iter, c.sampling.scheduled_sampling) == (50000, True)
+
+
+@pytest.mark.parametrize("source", sorted(CITED_E3D))
+def test_e3dlstm_configs_carry_the_values_of_their_files(source):
+  from experiments.configs import methods_zoo
+  (dataset, method), = [k for k in methods_zoo.OPENSTL
+                        if methods_zoo.source(*k) == source]
+  c = importlib.import_module(f"experiments.configs.{dataset}.{method}").get_config()
+  assert c.cites == f"OpenSTL c74deb5 configs/{source}"
+  patch, lr, sched, batch = CITED_E3D[source]
+  assert (c.model.name, c.model.num_hidden, c.model.layer_norm) == (
+      "e3dlstm", (128,) * 4, False)
+  assert (c.model.patch_size, c.optim.lr, c.optim.schedule) == (patch, lr, sched)
+  assert c.train.batch_size == batch
+  assert dict(c.loss.terms) == {"mse": 1.0, "mae": 1.0}
+  assert (c.sampling.sampling_changing_rate, c.sampling.reverse_scheduled_sampling) == (
+      2e-5, False)
+
+
+def test_a_method_without_an_openstl_config_says_which_datasets_have_one():
+  from experiments.configs import methods_zoo
+  with pytest.raises(ValueError, match="kitti_caltech.*taxibj"):
+    methods_zoo.get("weatherbench", "e3dlstm")
 
 
 def test_a_translator_config_without_a_translator_says_which_exist():

@@ -13,6 +13,9 @@ FIXTURES = [
     "openstl/mau",                  # the shared forward fixture (copied)
     "openstl_train/mau",            # four Adam + one-cycle steps, eta as c74deb5's
     "openstl_train/mau_recall_wd",  # residual cells, recall decoder, wd groups
+    "openstl/e3dlstm",              # the shared forward fixture (copied)
+    "openstl_train/e3dlstm",        # PredRNN's method, MSE + L1
+    "openstl_train/e3dlstm_ln_wd",  # layer norm, reverse sampling, weight decay
 ]
 
 
@@ -39,3 +42,30 @@ def test_mau_refuses_a_bad_config_in_one_line(override, message):
   with pytest.raises(ConfigError, match=message) as error:
     build_model(cfg, in_shape=(4, 16, 24, 1), out_frames=4)
   assert "\n" not in str(error.value)
+
+
+def test_e3dlstm_memory_stays_zero_as_openstl_unless_updated():
+  """OpenSTL's cell hands back the global memory it was given, so conv_gm
+  only ever sees zeros (zero gradient); "updated" passes the new one on."""
+  import jax
+  import jax.numpy as jnp
+  import numpy as np
+  from flax import nnx
+  from stjax.errors import ConfigError
+  from stjax.models import build_model
+  from experiments.configs.mmnist import e3dlstm
+  frames = jnp.asarray(np.random.default_rng(0).random((1, 5, 8, 8, 1)), jnp.float32)
+  weights = jnp.ones((1, 4))
+  grads = {}
+  for form in ("openstl", "updated"):
+    cfg = e3dlstm.get_config("smoke").model
+    cfg.update(patch_size=2, num_hidden=(4, 4), e3d_memory=form)
+    model = build_model(cfg, in_shape=(3, 8, 8, 1), out_frames=2)
+    graph, params = nnx.split(model)
+    loss = lambda p: jnp.sum(nnx.merge(graph, p).rollout(frames, weights)[0] ** 2)
+    g = jax.grad(loss)(params)
+    grads[form] = float(jnp.abs(g["cells"][1]["conv_gm"]["conv"]["kernel"][...]).max())
+  assert grads["openstl"] == 0.0 and grads["updated"] > 0.0
+  cfg.update(e3d_memory="paper")
+  with pytest.raises(ConfigError, match="e3d_memory"):
+    build_model(cfg, in_shape=(3, 8, 8, 1), out_frames=2)

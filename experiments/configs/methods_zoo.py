@@ -2,12 +2,18 @@
 of OpenSTL's configs/<dataset>/<Method>.py.
 
 `get(dataset, method, arg)` builds the config that
-experiments/configs/<dataset>/<method>.py returns. Each MAU row is (sr_size,
-lr, sched, batch_size), transcribed from OpenSTL commit c74deb5; every MAU
-file also sets 4 layers of 64, filter 5, patch 1, tau 5, the "normal" cell
-and model modes and scheduled sampling from 1.0 by 2e-5 until 50000
-iterations (the model's defaults, stjax/models/mau.py;
-tests/test_config_citations.py pins the rows). The data sections, epochs and
+experiments/configs/<dataset>/<method>.py returns. Each row is (the model
+key of FIELDS, lr, sched, batch_size), transcribed from OpenSTL commit
+c74deb5 (tests/test_config_citations.py pins the rows):
+- MAU (sr_size, ...): every file also sets 4 layers of 64, filter 5, patch
+  1, tau 5, the "normal" cell and model modes and scheduled sampling from
+  1.0 by 2e-5 until 50000 iterations (the model's defaults,
+  stjax/models/mau.py);
+- E3D-LSTM (patch_size, ...): every file sets 4 layers of 128, no layer
+  norm, the same scheduled sampling (stjax/models/e3dlstm.py's defaults);
+  OpenSTL has no WeatherBench file for it. `batch_size` is the file's: per
+  GPU there (KTH's says 8 x 2 GPUs, Human3.6M's 4 x 4), the global batch
+  here, as experiments/configs/simvp_zoo.py decides. The data sections, epochs and
 warm-up are the datasets' (experiments/configs/benchmarks.py; TaxiBJ's 5
 warm-up epochs are its file's `warmup_epoch`, human and weather set 0).
 """
@@ -17,7 +23,8 @@ from experiments.configs import base, simvp_zoo
 
 FOLDERS = {"mmnist": "mmnist", "taxibj": "taxibj", "kth": "kth", "human36m": "human",
            "weatherbench": "weather/t2m_5_625", "kitti_caltech": "kitticaltech"}
-_FILE_NAMES = {"mau": "MAU"}
+_FILE_NAMES = {"mau": "MAU", "e3dlstm": "E3DLSTM"}
+FIELDS = {"mau": "sr_size", "e3dlstm": "patch_size"}  # a row's first value
 
 OPENSTL = {
     ("mmnist", "mau"): (4, 1e-3, "onecycle", 16),
@@ -26,6 +33,11 @@ OPENSTL = {
     ("human36m", "mau"): (4, 1e-4, "cosine", 16),
     ("weatherbench", "mau"): (2, 1e-4, "cosine", 16),
     ("kitti_caltech", "mau"): (2, 1e-3, "onecycle", 16),
+    ("mmnist", "e3dlstm"): (4, 1e-4, "onecycle", 16),
+    ("taxibj", "e3dlstm"): (2, 5e-3, "cosine", 16),
+    ("kth", "e3dlstm"): (8, 5e-4, "onecycle", 8),
+    ("human36m", "e3dlstm"): (8, 1e-4, "cosine", 4),
+    ("kitti_caltech", "e3dlstm"): (4, 2.5e-3, "onecycle", 4),
 }
 
 
@@ -37,10 +49,12 @@ def source(dataset: str, method: str) -> str:
 def get(dataset: str, method: str, arg: str | None = None):
   """`method` on `dataset` with the values of OpenSTL's file; `arg` is a
   variant (":smoke")."""
+  if (dataset, method) not in OPENSTL:
+    raise ValueError(f"OpenSTL has no {_FILE_NAMES[method]} config for {dataset}; "
+                     f"those it has: {sorted(d for d, m in OPENSTL if m == method)}.")
   c = base.model(simvp_zoo.dataset_config(dataset), method)
-  if method == "mau":
-    sr_size, lr, sched, batch = OPENSTL[(dataset, method)]
-    c.model.sr_size = sr_size
+  value, lr, sched, batch = OPENSTL[(dataset, method)]
+  c.model[FIELDS[method]] = value
   c.optim.lr, c.optim.schedule = lr, sched
   c.train.batch_size = batch
   c.cites = f"OpenSTL c74deb5 configs/{source(dataset, method)}"

@@ -16,16 +16,18 @@ FORGET_BIAS = 1.0  # added to the forget gates of ST-LSTM, Causal LSTM and MIM
 
 
 class LayerNorm(nnx.Module):
-  """PyTorch's LayerNorm([C, H, W]): statistics over the whole map, eps 1e-5."""
+  """PyTorch's LayerNorm([C, H, W]): statistics over the whole map (the
+  trailing len(shape) axes: (H, W, C), or E3D-LSTM's (H, W, D, C)), eps 1e-5."""
 
-  def __init__(self, shape: tuple[int, int, int]):
+  def __init__(self, shape: tuple[int, ...]):
     self.scale = nnx.Param(jnp.ones(shape, jnp.float32))
     self.bias = nnx.Param(jnp.zeros(shape, jnp.float32))
 
   def __call__(self, x: jax.Array) -> jax.Array:
     xf = x.astype(jnp.promote_types(x.dtype, jnp.float32))
-    mean = jnp.mean(xf, axis=(-3, -2, -1), keepdims=True)
-    var = jnp.mean(jnp.square(xf - mean), axis=(-3, -2, -1), keepdims=True)
+    axes = tuple(range(-len(self.scale.shape), 0))
+    mean = jnp.mean(xf, axis=axes, keepdims=True)
+    var = jnp.mean(jnp.square(xf - mean), axis=axes, keepdims=True)
     y = (xf - mean) * jax.lax.rsqrt(var + 1e-5)
     return (y * self.scale[...] + self.bias[...]).astype(x.dtype)
 

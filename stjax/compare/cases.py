@@ -61,6 +61,9 @@ def _cases() -> dict[str, Case]:
       # (2 -> 1, 1x1) are built, never used (stjax keeps them untrained).
       Case("mau_small_b8", "mmnist/mau", ("model.num_hidden=(32,32)",),
            dict(model="mau", num_hidden=(32, 32)), 8, 2 * 32 * 32 + 32 + 2 + 1),
+      # E3D-LSTM (OpenSTL's), 2 layers of 16 on 16 x 16 states.
+      Case("e3dlstm_small_b8", "mmnist/e3dlstm", ("model.num_hidden=(16,16)",),
+           dict(model="e3dlstm", num_hidden=(16, 16)), 8),
       # OpenSTL's timm-built translators; the reference needs timm 0.6
       # (docs/speed.md: "Speed against OpenSTL").
       Case("simvp_convnext_small_b8", "mmnist/simvp:convnext", _SMALL_SIMVP,
@@ -83,6 +86,7 @@ def _cases() -> dict[str, Case]:
                             ("predrnn", "mmnist/predrnn", dict(model="predrnn", num_hidden=big4)),
                             ("mim", "mmnist/mim", dict(model="mim", num_hidden=big4)),
                             ("mau", "mmnist/mau", dict(model="mau", num_hidden=(64,) * 4)),
+                            ("e3dlstm", "mmnist/e3dlstm", dict(model="e3dlstm", num_hidden=big4)),
                             ("predformer", "mmnist/predformer",
                              dict(model="predformer", variant="Quadruplet_TSST",
                                   model_config=dict(_SMALL_PREDFORMER_REF, dim=256,

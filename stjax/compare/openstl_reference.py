@@ -10,6 +10,8 @@ The steps are OpenSTL's own on one device:
   reshape_patch; the sampling flag from OpenSTL's schedule_sampling (eta from
   1.0); (_, loss) = model(frames, flag), the model's own MSE; backward; Adam;
   scheduler step. Inference: a zero flag, return_loss=False.
+- E3D-LSTM (methods/e3dlstm.py, PredRNN's method): as the recurrent models;
+  the model's own loss is MSE + L1.
 - MAU (methods/mau.py): as the recurrent models, but the frames go in
   unpatched (patch 1, the encoder shrinks by `sr_size`) and, as its method at
   c74deb5 never stores the eta schedule_sampling returns, every step draws
@@ -53,7 +55,7 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
   device = device or ("cuda" if torch.cuda.is_available() else "cpu")
   t_in, t_out = frames
   c, h, w = shape
-  recurrent = model in ("convlstm", "predrnn", "mim", "mau")
+  recurrent = model in ("convlstm", "predrnn", "mim", "mau", "e3dlstm")
   if model == "mau":
     patch_size = 1
   if recurrent:
@@ -65,9 +67,10 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
         sampling_start_value=1.0, sampling_changing_rate=2e-5, device=device,
         sr_size=sr_size, tau=tau, cell_mode="normal", model_mode="normal")
     cls = {"convlstm": models.ConvLSTM_Model, "predrnn": models.PredRNN_Model,
-           "mim": models.MIM_Model, "mau": models.MAU_Model}[model]
+           "mim": models.MIM_Model, "mau": models.MAU_Model,
+           "e3dlstm": models.E3DLSTM_Model}[model]
     net = cls(len(num_hidden), list(num_hidden), cfg)
-    lr = lr or (1e-3 if model == "mau" else 5e-4)
+    lr = lr or {"mau": 1e-3, "e3dlstm": 1e-4}.get(model, 5e-4)
   elif model == "predformer":
     module = importlib.import_module(f"openstl.models.PredFormer_{variant}")
     net = module.PredFormer_Model(dict(model_config, height=h, width=w, num_channels=c,

@@ -15,6 +15,8 @@ and the check is chosen from that:
   say nothing about the port; stjax.interop.tmu has the float32 figures);
 - `model` "mau" (shared/fixtures/openstl/mau): OpenSTL's MAU forward
   pass, in float32 (mau);
+- `model` "e3dlstm" (shared/fixtures/openstl/e3dlstm): OpenSTL's E3D-LSTM
+  forward pass, in float32 (e3dlstm);
 - any other `model` (shared/fixtures/openstl): an OpenSTL forward pass in
   float32 (openstl).
 It prints one line per compared array, `NAME quantity rel_err=... ok|FAIL`,
@@ -30,7 +32,7 @@ import jax
 import jax.numpy as jnp
 
 from stjax.interop import mslstm, openstl, openstl_train, predformer, tmu
-from stjax.interop import mau
+from stjax.interop import e3dlstm, mau
 from stjax.interop.fixtures import TOLERANCE, read_fixture
 
 _USAGE = "usage: python -m stjax.interop check PATH.npz [PATH.npz ...]"
@@ -49,6 +51,8 @@ def kind_of(cfg: dict, arrays: dict) -> str:
     return "tmu"
   if cfg.get("model") in mau.KINDS:  # OpenSTL's MAU (channel-first outputs)
     return "mau"
+  if cfg.get("model") in e3dlstm.KINDS:  # OpenSTL's E3D-LSTM (3-D conv weights)
+    return "e3dlstm"
   return "openstl"
 
 
@@ -66,6 +70,8 @@ def check(path) -> tuple[str, list[tuple[str, float, str]]]:
       return kind, predformer.check_fixture(cfg, arrays)
     if kind == "mau":
       return kind, mau.check_fixture(cfg, arrays)
+    if kind == "e3dlstm":
+      return kind, e3dlstm.check_fixture(cfg, arrays)
     if kind == "tmu":
       with jax.enable_x64(True):
         return kind, tmu.check_fixture(cfg, arrays, jnp.float64)
@@ -75,7 +81,7 @@ def check(path) -> tuple[str, list[tuple[str, float, str]]]:
 _PRECISION = {"openstl_train": "float64", "mslstm": "float32",
               "predformer": "float32",
               "tmu": "float64", "openstl": "float32"}
-_PRECISION["mau"] = "float32"
+_PRECISION["mau"] = _PRECISION["e3dlstm"] = "float32"
 
 
 def main(argv: list[str]) -> int:

@@ -27,7 +27,7 @@ import numpy as np
 from flax import nnx
 
 from stjax import losses
-from stjax.interop import mau, predformer
+from stjax.interop import e3dlstm, mau, predformer
 from stjax.interop.fixtures import (TOLERANCE, nchw_to_nhwc, read_fixture,
                                     relative_error)
 from stjax.interop.weights import (flat_variables, import_state_dict,
@@ -79,6 +79,8 @@ def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
         "legacy_openstl": False, "init_from": ""})
     if cfg["model"] in mau.KINDS:  # MAU's own keys (sr_size, tau, modes)
       c.model = mau.stjax_model_config(cfg)
+    if cfg["model"] in e3dlstm.KINDS:
+      c.model = e3dlstm.stjax_model_config(cfg)
     if cfg["model"] == "mim":
       c.model.stop_mim_s_gradient = bool(
           cfg.get("mim_mims_cell_detached_between_steps", True))
@@ -97,6 +99,8 @@ def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
     losses.add_ddr(c.loss, alpha=loss["ddr_alpha"],
                    tau=loss.get("ddr_tau", losses.DDR_TAU),
                    eps=loss.get("ddr_eps", losses.DDR_EPS))
+  if loss.get("mae", 0):  # E3D-LSTM's L1 term
+    c.loss.terms.mae = float(loss["mae"])
   if loss.get("decouple_beta", 0):
     c.loss.terms.decouple = float(loss["decouple_beta"])
   c.optim = _optim_section(t)
@@ -190,6 +194,11 @@ def check_train_fixture(path) -> list[tuple[str, float, str]]:
                if cfg.get("model") == "PredFormer" else None)  # None: OpenSTL's
     if cfg.get("model") in mau.KINDS:
       renames = mau.RENAMES
+    if cfg.get("model") in e3dlstm.KINDS:  # 3-D conv weights as 2-D ones
+      renames = e3dlstm.RENAMES
+      initial_ref, grad_ref = e3dlstm.state_dict(initial_ref), e3dlstm.state_dict(grad_ref)
+      arrays = {**arrays, **{f"{label}/{k}": v for label in ("after1", "final")
+                             for k, v in e3dlstm.state_dict(get(f"{label}/")).items()}}
     import_state_dict(model, initial_ref, renames)
     paths = reference_paths(model, initial_ref, renames)
     run = build_run(config, int(cfg["train"]["total_steps"]), model=model)

@@ -92,8 +92,12 @@ class RecurrentNet(nnx.Module):
     self.frame_channels = patch_size * patch_size * c
     self.build(dict(spatial=self.spatial, filter_size=filter_size,
                     layer_norm=bool(layer_norm), rngs=rngs))
-    self.conv_last = layers.Conv(num_hidden[-1], self.frame_channels, 1,
+    self.conv_last = layers.Conv(self.top_channels(), self.frame_channels, 1,
                                  use_bias=self.output_bias, rngs=rngs)
+
+  def top_channels(self) -> int:
+    """The channels of the top state cell_step hands the 1x1 output conv."""
+    return self.num_hidden[-1]
 
   def in_channels(self, i: int) -> int:
     return self.frame_channels if i == 0 else self.num_hidden[i - 1]
