@@ -20,11 +20,10 @@ import ml_collections
 import numpy as np
 
 from stjax import losses
-from stjax.interop.fixtures import nchw_to_nhwc, relative_error
+from stjax.interop.fixtures import mask_weights, nchw_to_nhwc, relative_error
 from stjax.interop.weights import import_state_dict
 from stjax.models import build_model
 from stjax.models.recurrent import patchify
-from stjax.train.sampling import weights_from_mask
 
 KINDS = ("e3dlstm",)
 
@@ -73,18 +72,12 @@ def check_fixture(cfg: dict, arrays: dict) -> list[tuple[str, float, str]]:
   import_state_dict(model, state_dict({k.removeprefix("param/"): v for k, v in arrays.items()
                                        if k.startswith("param/")}), RENAMES)
   frames = jnp.asarray(nchw_to_nhwc(arrays["input/frames"]), jnp.float32)
-  p, pre = cfg["patch_size"], cfg["pre_seq_length"]
+  p = cfg["patch_size"]
   patched = patchify(frames, p)
   rollout = jax.jit(lambda m, f, w: m.rollout(f, w))
   rows = [("frames_patched", relative_error(patched, arrays["input/frames_patched"]), "")]
   for tag in ("zeros", "random"):
-    mask = np.asarray(arrays[f"output/mask_{tag}"])
-    per_step = mask[:, :, :1, :1, :1]
-    if not np.all(mask == per_step):
-      raise ValueError(f"mask_{tag} varies within a frame; stjax's true-frame "
-                       f"weights are per sequence and step.")
-    weights = weights_from_mask(per_step[:, :, 0, 0, 0], pre,
-                                bool(cfg.get("reverse_scheduled_sampling", 0)))
+    weights = mask_weights(cfg, arrays, tag)
     preds, _ = rollout(model, frames, weights)
     mine = patchify(preds, p)
     rows.append((f"next_frames_{tag}", relative_error(

@@ -39,6 +39,20 @@ def relative_error(ours, ref) -> float:
   return float(err / scale) if scale > 0 else float(err)
 
 
+def mask_weights(cfg: dict, arrays: dict, tag: str):
+  """stjax's true-frame weights (B, T-1) from a recurrent forward fixture's
+  `output/mask_<tag>` (B, n_mask, H, W, C), which must be constant within
+  each frame."""
+  from stjax.train.sampling import weights_from_mask  # pylint: disable=import-outside-toplevel
+  mask = np.asarray(arrays[f"output/mask_{tag}"])
+  per_step = mask[:, :, :1, :1, :1]
+  if not np.all(mask == per_step):
+    raise ValueError(f"mask_{tag} varies within a frame; stjax's true-frame "
+                     f"weights are per sequence and step.")
+  return weights_from_mask(per_step[:, :, 0, 0, 0], cfg["pre_seq_length"],
+                           bool(cfg.get("reverse_scheduled_sampling", 0)))
+
+
 def gradient_config(model_cfg, loss_cfg, pre: int, aft: int):
   """A run config (stjax.train.build.build_run) for checks that read one
   gradient of a fixture: its model and loss sections, the recurrent family's

@@ -19,14 +19,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
 from stjax import losses
-from stjax.interop.fixtures import nchw_to_nhwc, relative_error
+from stjax.interop.fixtures import mask_weights, nchw_to_nhwc, relative_error
 from stjax.interop.weights import import_state_dict
 from stjax.models import build_model
 from stjax.models.recurrent import patchify
-from stjax.train.sampling import weights_from_mask
 
 KINDS = ("mau",)
 
@@ -70,7 +68,7 @@ def check_fixture(cfg: dict, arrays: dict) -> list[tuple[str, float, str]]:
   import_state_dict(model, {k.removeprefix("param/"): v for k, v in arrays.items()
                             if k.startswith("param/")}, RENAMES)
   frames = jnp.asarray(nchw_to_nhwc(arrays["input/frames"]), jnp.float32)
-  p, pre = cfg["patch_size"], cfg["pre_seq_length"]
+  p = cfg["patch_size"]
   if p != 1:
     raise ValueError(f"patch_size={p}: OpenSTL's MAU method feeds the frames "
                      f"unpatched, so its fixtures have patch_size 1.")
@@ -78,12 +76,7 @@ def check_fixture(cfg: dict, arrays: dict) -> list[tuple[str, float, str]]:
   rows = [("frames_patched", relative_error(patchify(frames, p),
                                             arrays["input/frames_patched"]), "")]
   for tag in ("zeros", "random"):
-    mask = np.asarray(arrays[f"output/mask_{tag}"])
-    per_step = mask[:, :, :1, :1, :1]
-    if not np.all(mask == per_step):
-      raise ValueError(f"mask_{tag} varies within a frame; stjax's true-frame "
-                       f"weights are per sequence and step.")
-    weights = weights_from_mask(per_step[:, :, 0, 0, 0], pre, False)
+    weights = mask_weights(cfg, arrays, tag)
     preds, _ = rollout(model, frames, weights)
     # The reference's next_frames are (B, T-1, C, H, W), its frames unpatched.
     ref = nchw_to_nhwc(arrays[f"output/next_frames_{tag}"])

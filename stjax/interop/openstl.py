@@ -23,13 +23,12 @@ from flax import nnx
 
 from stjax import losses
 from stjax.interop import openstl_train
-from stjax.interop.fixtures import (TOLERANCE, nchw_to_nhwc, read_fixture,
+from stjax.interop.fixtures import (TOLERANCE, mask_weights, nchw_to_nhwc, read_fixture,
                                     relative_error)
 from stjax.interop.weights import (STACKS, import_state_dict,
                                    load_torch_state_dict)
 from stjax.models.recurrent import RecurrentNet, patchify
 from stjax.models.simvp import SimVP
-from stjax.train.sampling import weights_from_mask
 
 __all__ = ["STACKS", "TOLERANCE", "check_fixture", "import_state_dict",
            "load_torch_state_dict", "main", "model_from_config", "read_fixture",
@@ -84,19 +83,13 @@ def _check_recurrent(cfg, arrays) -> dict[str, float]:
   import_state_dict(model, {k.removeprefix("param/"): v for k, v in arrays.items()
                             if k.startswith("param/")})
   frames = jnp.asarray(nchw_to_nhwc(arrays["input/frames"]), jnp.float32)
-  p, pre = cfg["patch_size"], cfg["pre_seq_length"]
+  p = cfg["patch_size"]
   beta = cfg.get("decouple_beta", 0.1)
   rollout = jax.jit(lambda m, f, w: m.rollout(f, w))
   errors = {"frames_patched": relative_error(patchify(frames, p),
                                              arrays["input/frames_patched"])}
   for tag in ("zeros", "random"):
-    mask = np.asarray(arrays[f"output/mask_{tag}"])
-    per_step = mask[:, :, :1, :1, :1]
-    if not np.all(mask == per_step):
-      raise ValueError(f"mask_{tag} varies within a frame; stjax's true-frame "
-                       f"weights are per sequence and step.")
-    weights = weights_from_mask(per_step[:, :, 0, 0, 0], pre,
-                                bool(cfg.get("reverse_scheduled_sampling", 0)))
+    weights = mask_weights(cfg, arrays, tag)
     preds, aux = rollout(model, frames, weights)
     loss = losses.mse(preds, frames[:, 1:]) + beta * aux.get("decouple", 0.0)
     errors[f"next_frames_{tag}"] = relative_error(
