@@ -157,6 +157,7 @@ LOSS_TERMS.register("mae", _pointwise(jnp.abs))
 LOSS_TERMS.register("ddr", _make_ddr)
 LOSS_TERMS.register("decouple", _reported("decouple", "PredRNN-V2"))
 LOSS_TERMS.register("distill", _reported("distill", "TMU"))
+LOSS_TERMS.register("phydnet", _reported("phydnet", "PhyDNet"))
 
 
 def make_objective(loss_cfg):

@@ -130,6 +130,15 @@ CITED_E3D = {
     "human/E3DLSTM.py": (8, 1e-4, "cosine", 4),
     "kitticaltech/E3DLSTM.py": (4, 2.5e-3, "onecycle", 4),
 }
+# PhyDNet: (patch_size, lr, sched, batch_size); the model's widths are fixed.
+CITED_PHYDNET = {
+    "mmnist/PhyDNet.py": (4, 1e-3, "onecycle", 16),
+    "taxibj/PhyDNet.py": (2, 5e-4, "cosine", 16),
+    "kth/PhyDNet.py": (4, 1e-3, "onecycle", 16),
+    "human/PhyDNet.py": (4, 1e-4, "cosine", 16),
+    "weather/t2m_5_625/PhyDNet.py": (2, 1e-4, "cosine", 16),
+    "kitticaltech/PhyDNet.py": (4, 5e-3, "onecycle", 16),
+}
 CONFIGS = ([f"mmnist.{m}" for m in ("simvp_gsta", "simvp_incepu", "tau", "convlstm",
                                     "predrnn", "predrnnpp", "predrnnv2", "mim")]
            + [f"{d}.{m}" for d in ("taxibj", "kth", "human36m", "weatherbench",
@@ -212,6 +221,23 @@ def test_e3dlstm_configs_carry_the_values_of_their_files(source):
   assert dict(c.loss.terms) == {"mse": 1.0, "mae": 1.0}
   assert (c.sampling.sampling_changing_rate, c.sampling.reverse_scheduled_sampling) == (
       2e-5, False)
+
+
+@pytest.mark.parametrize("source", sorted(CITED_PHYDNET))
+def test_phydnet_configs_carry_the_values_of_their_files(source):
+  from experiments.configs import methods_zoo
+  (dataset, method), = [k for k in methods_zoo.OPENSTL
+                        if methods_zoo.source(*k) == source]
+  c = importlib.import_module(f"experiments.configs.{dataset}.{method}").get_config()
+  assert c.cites == f"OpenSTL c74deb5 configs/{source}"
+  patch, lr, sched, batch = CITED_PHYDNET[source]
+  assert (c.model.name, c.model.num_hidden, c.model.phycell_hidden,
+          c.model.encoder_width) == ("phydnet", (128, 128, 64), 49, 32)
+  assert (c.model.patch_size, c.optim.lr, c.optim.schedule) == (patch, lr, sched)
+  assert c.train.batch_size == batch
+  assert dict(c.loss.terms) == {"phydnet": 1.0}
+  assert c.model.phydnet_objective == "openstl"
+  assert (c.sampling.schedule, c.sampling.sampling_changing_rate) == ("teacher_forcing", 0.003)
 
 
 def test_a_method_without_an_openstl_config_says_which_datasets_have_one():

@@ -9,6 +9,7 @@ from conftest import tiny_config
 from stjax import losses
 from stjax.cells import ConvLSTMCell, MIMCell
 from stjax.data import Split, build_datasets, train_batches
+from stjax.errors import ConfigError
 from stjax.models import MODELS, family
 from stjax.models.recurrent import (STACKS, PredRNN, inference_weights,
                                     patchify, unpatchify)
@@ -94,6 +95,24 @@ def test_sampling_masks_have_the_right_layout_and_frequency():
   assert np.all(w[:, 0] == 1)
   assert abs(w[:, 1:4].mean() - (1 - 0.5 * np.exp(-5))) < 0.02
   assert abs(w[:, 4:].mean() - 0.25) < 0.02
+
+
+def test_teacher_forcing_is_one_coin_per_iteration_falling_per_epoch():
+  """PhyDNet in OpenSTL: every future step teacher forced or none, with
+  chance max(0, 1 - 0.003 epoch)."""
+  s = ScheduledSampling(4, 5, schedule="teacher_forcing", sampling_start_value=1.0,
+                        sampling_changing_rate=0.003, steps_per_epoch=100)
+  for step, chance in [(0, 1.0), (99, 1.0), (100, 0.997), (250, 0.994), (40000, 0.0)]:
+    assert float(s.probabilities(step)[1]) == pytest.approx(chance, abs=1e-6)
+  half = ScheduledSampling(4, 5, schedule="teacher_forcing", sampling_start_value=0.5,
+                           sampling_changing_rate=0.0, steps_per_epoch=1)
+  coins = np.stack([np.asarray(half(k, jax.random.key(k), 3)) for k in range(400)])
+  assert np.all(coins[:, :, :4] == 1)
+  future = coins[:, :, 4:]
+  assert np.all(future == future[:, :1, :1])  # one coin for all sequences and steps
+  assert abs(future[:, 0, 0].mean() - 0.5) < 0.08
+  with pytest.raises(ConfigError, match="steps per epoch"):
+    ScheduledSampling(4, 5, schedule="teacher_forcing")
 
 
 def test_weights_from_openstl_masks():

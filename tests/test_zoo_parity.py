@@ -16,6 +16,8 @@ FIXTURES = [
     "openstl/e3dlstm",              # the shared forward fixture (copied)
     "openstl_train/e3dlstm",        # PredRNN's method, MSE + L1
     "openstl_train/e3dlstm_ln_wd",  # layer norm, reverse sampling, weight decay
+    "openstl/phydnet_p4",           # made here: inference, both objectives
+    "openstl/phydnet_p2",           # encoder stride 2, two channels, 12 x 16
 ]
 
 
@@ -69,3 +71,20 @@ def test_e3dlstm_memory_stays_zero_as_openstl_unless_updated():
   cfg.update(e3d_memory="paper")
   with pytest.raises(ConfigError, match="e3d_memory"):
     build_model(cfg, in_shape=(3, 8, 8, 1), out_frames=2)
+
+
+@pytest.mark.parametrize("override, message", [
+    (dict(patch_size=3), "by 2 or 4"),
+    (dict(phydnet_objective="mse"), "phydnet_objective"),
+    (dict(encoder_width=20), "16 groups"),
+    (dict(num_hidden=(16, 32)), "last ConvLSTM width must be 64"),
+])
+def test_phydnet_refuses_a_bad_config_in_one_line(override, message):
+  from stjax.errors import ConfigError
+  from stjax.models import build_model
+  from experiments.configs.mmnist import phydnet
+  cfg = phydnet.get_config("smoke").model
+  cfg.update(override)
+  with pytest.raises(ConfigError, match=message) as error:
+    build_model(cfg, in_shape=(4, 16, 16, 1), out_frames=4)
+  assert "\n" not in str(error.value)

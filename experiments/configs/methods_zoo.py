@@ -13,7 +13,10 @@ c74deb5 (tests/test_config_citations.py pins the rows):
   norm, the same scheduled sampling (stjax/models/e3dlstm.py's defaults);
   OpenSTL has no WeatherBench file for it. `batch_size` is the file's: per
   GPU there (KTH's says 8 x 2 GPUs, Human3.6M's 4 x 4), the global batch
-  here, as experiments/configs/simvp_zoo.py decides. The data sections, epochs and
+  here, as experiments/configs/simvp_zoo.py decides;
+- PhyDNet (patch_size, i.e. its encoder's stride, ...): every file keeps the
+  model's fixed widths and the PhyDNet method's teacher forcing and
+  objective (stjax/models/phydnet.py's defaults). The data sections, epochs and
 warm-up are the datasets' (experiments/configs/benchmarks.py; TaxiBJ's 5
 warm-up epochs are its file's `warmup_epoch`, human and weather set 0).
 """
@@ -23,8 +26,8 @@ from experiments.configs import base, simvp_zoo
 
 FOLDERS = {"mmnist": "mmnist", "taxibj": "taxibj", "kth": "kth", "human36m": "human",
            "weatherbench": "weather/t2m_5_625", "kitti_caltech": "kitticaltech"}
-_FILE_NAMES = {"mau": "MAU", "e3dlstm": "E3DLSTM"}
-FIELDS = {"mau": "sr_size", "e3dlstm": "patch_size"}  # a row's first value
+_FILE_NAMES = {"mau": "MAU", "e3dlstm": "E3DLSTM", "phydnet": "PhyDNet"}
+FIELDS = {"mau": "sr_size", "e3dlstm": "patch_size", "phydnet": "patch_size"}
 
 OPENSTL = {
     ("mmnist", "mau"): (4, 1e-3, "onecycle", 16),
@@ -38,6 +41,12 @@ OPENSTL = {
     ("kth", "e3dlstm"): (8, 5e-4, "onecycle", 8),
     ("human36m", "e3dlstm"): (8, 1e-4, "cosine", 4),
     ("kitti_caltech", "e3dlstm"): (4, 2.5e-3, "onecycle", 4),
+    ("mmnist", "phydnet"): (4, 1e-3, "onecycle", 16),
+    ("taxibj", "phydnet"): (2, 5e-4, "cosine", 16),
+    ("kth", "phydnet"): (4, 1e-3, "onecycle", 16),
+    ("human36m", "phydnet"): (4, 1e-4, "cosine", 16),
+    ("weatherbench", "phydnet"): (2, 1e-4, "cosine", 16),
+    ("kitti_caltech", "phydnet"): (4, 5e-3, "onecycle", 16),
 }
 
 

@@ -64,6 +64,8 @@ def _cases() -> dict[str, Case]:
       # E3D-LSTM (OpenSTL's), 2 layers of 16 on 16 x 16 states.
       Case("e3dlstm_small_b8", "mmnist/e3dlstm", ("model.num_hidden=(16,16)",),
            dict(model="e3dlstm", num_hidden=(16, 16)), 8),
+      # PhyDNet (OpenSTL's): its fixed widths (3.1M parameters), encoder stride 4.
+      Case("phydnet_b8", "mmnist/phydnet", (), dict(model="phydnet", patch_size=4), 8),
       # OpenSTL's timm-built translators; the reference needs timm 0.6
       # (docs/speed.md: "Speed against OpenSTL").
       Case("simvp_convnext_small_b8", "mmnist/simvp:convnext", _SMALL_SIMVP,

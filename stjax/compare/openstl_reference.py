@@ -12,6 +12,9 @@ The steps are OpenSTL's own on one device:
   scheduler step. Inference: a zero flag, return_loss=False.
 - E3D-LSTM (methods/e3dlstm.py, PredRNN's method): as the recurrent models;
   the model's own loss is MSE + L1.
+- PhyDNet (methods/phydnet.py): L = model(x, y, constraints, teacher
+  forcing ratio 1 - 0.003 epoch, epoch 0 here), then its training_step's
+  MSE(L, y); Adam; scheduler step. Inference: model.inference.
 - MAU (methods/mau.py): as the recurrent models, but the frames go in
   unpatched (patch 1, the encoder shrinks by `sr_size`) and, as its method at
   c74deb5 never stores the eta schedule_sampling returns, every step draws
@@ -71,6 +74,13 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
            "e3dlstm": models.E3DLSTM_Model}[model]
     net = cls(len(num_hidden), list(num_hidden), cfg)
     lr = lr or {"mau": 1e-3, "e3dlstm": 1e-4}.get(model, 5e-4)
+  elif model == "phydnet":
+    from openstl.methods.phydnet import PhyDNet  # pylint: disable=import-outside-toplevel
+    cfg = SimpleNamespace(in_shape=(t_in, c, h, w), pre_seq_length=t_in,
+                          aft_seq_length=t_out, patch_size=patch_size, device=device)
+    net = models.PhyDNet_Model(cfg)
+    constraints = PhyDNet._get_constraints(None).to(device)
+    lr = lr or 1e-3
   elif model == "predformer":
     module = importlib.import_module(f"openstl.models.PredFormer_{variant}")
     net = module.PredFormer_Model(dict(model_config, height=h, width=w, num_channels=c,
@@ -104,7 +114,10 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
     return reshape_patch(ims, patch_size)
 
   def train_step():
-    if recurrent:
+    if model == "phydnet":
+      objective = forward(x, y, constraints, 1.0)
+      loss = F.mse_loss(objective.expand_as(y), y)
+    elif recurrent:
       eta, flag = schedule_sampling(state["eta"], state["itr"], batch, cfg)
       if model != "mau":  # MAU's method drops the eta it gets back
         state["eta"] = eta
@@ -121,7 +134,9 @@ def build(batch: int, ref: str, model: str, compile: bool = False,  # pylint: di
     state["itr"] += 1
 
   def infer_step():
-    if recurrent:
+    if model == "phydnet":
+      net.inference(x, y, constraints, return_loss=False)
+    elif recurrent:
       flag = torch.zeros((batch, t_in + t_out - t_in - 1, h // patch_size,
                           w // patch_size, patch_size ** 2 * c), device=device)
       gen, _ = forward(frames_nhwc(), flag, return_loss=False)

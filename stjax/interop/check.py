@@ -17,6 +17,8 @@ and the check is chosen from that:
   pass, in float32 (mau);
 - `model` "e3dlstm" (shared/fixtures/openstl/e3dlstm): OpenSTL's E3D-LSTM
   forward pass, in float32 (e3dlstm);
+- `model` "phydnet" (tests/fixtures/openstl/phydnet_*): OpenSTL's PhyDNet,
+  inference and training objectives, in float64 (phydnet);
 - any other `model` (shared/fixtures/openstl): an OpenSTL forward pass in
   float32 (openstl).
 It prints one line per compared array, `NAME quantity rel_err=... ok|FAIL`,
@@ -32,7 +34,7 @@ import jax
 import jax.numpy as jnp
 
 from stjax.interop import mslstm, openstl, openstl_train, predformer, tmu
-from stjax.interop import e3dlstm, mau
+from stjax.interop import e3dlstm, mau, phydnet
 from stjax.interop.fixtures import TOLERANCE, read_fixture
 
 _USAGE = "usage: python -m stjax.interop check PATH.npz [PATH.npz ...]"
@@ -53,6 +55,8 @@ def kind_of(cfg: dict, arrays: dict) -> str:
     return "mau"
   if cfg.get("model") in e3dlstm.KINDS:  # OpenSTL's E3D-LSTM (3-D conv weights)
     return "e3dlstm"
+  if cfg.get("model") in phydnet.KINDS:
+    return "phydnet"
   return "openstl"
 
 
@@ -72,6 +76,8 @@ def check(path) -> tuple[str, list[tuple[str, float, str]]]:
       return kind, mau.check_fixture(cfg, arrays)
     if kind == "e3dlstm":
       return kind, e3dlstm.check_fixture(cfg, arrays)
+    if kind == "phydnet":
+      return kind, phydnet.check_fixture(cfg, arrays)
     if kind == "tmu":
       with jax.enable_x64(True):
         return kind, tmu.check_fixture(cfg, arrays, jnp.float64)
@@ -82,6 +88,7 @@ _PRECISION = {"openstl_train": "float64", "mslstm": "float32",
               "predformer": "float32",
               "tmu": "float64", "openstl": "float32"}
 _PRECISION["mau"] = _PRECISION["e3dlstm"] = "float32"
+_PRECISION["phydnet"] = "float64"
 
 
 def main(argv: list[str]) -> int:

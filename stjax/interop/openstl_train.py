@@ -27,7 +27,7 @@ import numpy as np
 from flax import nnx
 
 from stjax import losses
-from stjax.interop import e3dlstm, mau, predformer
+from stjax.interop import e3dlstm, mau, phydnet, predformer
 from stjax.interop.fixtures import (TOLERANCE, nchw_to_nhwc, read_fixture,
                                     relative_error)
 from stjax.interop.weights import (flat_variables, import_state_dict,
@@ -81,6 +81,8 @@ def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
       c.model = mau.stjax_model_config(cfg)
     if cfg["model"] in e3dlstm.KINDS:
       c.model = e3dlstm.stjax_model_config(cfg)
+    if cfg["model"] in phydnet.KINDS:
+      c.model = phydnet.stjax_model_config(cfg)
     if cfg["model"] == "mim":
       c.model.stop_mim_s_gradient = bool(
           cfg.get("mim_mims_cell_detached_between_steps", True))
@@ -99,6 +101,8 @@ def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
     losses.add_ddr(c.loss, alpha=loss["ddr_alpha"],
                    tau=loss.get("ddr_tau", losses.DDR_TAU),
                    eps=loss.get("ddr_eps", losses.DDR_EPS))
+  if "phydnet" in loss:  # PhyDNet's objective, computed by the model
+    c.loss.terms = ml_collections.ConfigDict({"phydnet": float(loss["phydnet"])})
   if loss.get("mae", 0):  # E3D-LSTM's L1 term
     c.loss.terms.mae = float(loss["mae"])
   if loss.get("decouple_beta", 0):
@@ -194,11 +198,14 @@ def check_train_fixture(path) -> list[tuple[str, float, str]]:
                if cfg.get("model") == "PredFormer" else None)  # None: OpenSTL's
     if cfg.get("model") in mau.KINDS:
       renames = mau.RENAMES
-    if cfg.get("model") in e3dlstm.KINDS:  # 3-D conv weights as 2-D ones
-      renames = e3dlstm.RENAMES
-      initial_ref, grad_ref = e3dlstm.state_dict(initial_ref), e3dlstm.state_dict(grad_ref)
-      arrays = {**arrays, **{f"{label}/{k}": v for label in ("after1", "final")
-                             for k, v in e3dlstm.state_dict(get(f"{label}/")).items()}}
+    adapter = {"e3dlstm": e3dlstm, "phydnet": phydnet}.get(cfg.get("model"))
+    if adapter is not None:  # its own names and layouts
+      renames = adapter.RENAMES
+      initial_ref, grad_ref = adapter.state_dict(initial_ref), adapter.state_dict(grad_ref)
+      arrays = {**{k: v for k, v in arrays.items()
+                   if not k.startswith(("after1/", "final/"))},
+                **{f"{label}/{k}": v for label in ("after1", "final")
+                   for k, v in adapter.state_dict(get(f"{label}/")).items()}}
     import_state_dict(model, initial_ref, renames)
     paths = reference_paths(model, initial_ref, renames)
     run = build_run(config, int(cfg["train"]["total_steps"]), model=model)

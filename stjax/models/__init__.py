@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flax import nnx
 
-from stjax.models import e3dlstm, mau  # noqa: F401  (registration)
+from stjax.models import e3dlstm, mau, phydnet  # noqa: F401  (registration)
 from stjax.models import copying, mslstm, predformer, recurrent, simvp, tmu  # noqa: F401  (registrations)
 from stjax.models.entry import (ModelEntry, configure, entry, family,
                                 register_model, shrink_for_smoke)

@@ -65,6 +65,7 @@ class RecurrentNet(nnx.Module):
 
   shared_memory = False  # True: one spatiotemporal memory zigzags through all layers
   output_bias = False    # the 1x1 output conv's bias (OpenSTL has none)
+  output_conv = True     # False: cell_step's top output is the frame itself
 
   def __init__(self, *, in_shape, out_frames: int, num_hidden, filter_size: int = 5,
                patch_size: int = 4, layer_norm: bool = False, remat: bool = False,
@@ -92,8 +93,9 @@ class RecurrentNet(nnx.Module):
     self.frame_channels = patch_size * patch_size * c
     self.build(dict(spatial=self.spatial, filter_size=filter_size,
                     layer_norm=bool(layer_norm), rngs=rngs))
-    self.conv_last = layers.Conv(self.top_channels(), self.frame_channels, 1,
-                                 use_bias=self.output_bias, rngs=rngs)
+    if self.output_conv:
+      self.conv_last = layers.Conv(self.top_channels(), self.frame_channels, 1,
+                                   use_bias=self.output_bias, rngs=rngs)
 
   def top_channels(self) -> int:
     """The channels of the top state cell_step hands the 1x1 output conv."""
@@ -128,7 +130,7 @@ class RecurrentNet(nnx.Module):
     (composed around a backbone) has its own, to step its sources."""
     del frame, w, train
     carry, top, aux = self.cell_step(carry, net, t)
-    return carry, self.conv_last(top), aux
+    return carry, self.conv_last(top) if self.output_conv else top, aux
 
   # -- the rollout ----------------------------------------------------------------
   def rollout(self, frames: jax.Array, true_weight: jax.Array, *,

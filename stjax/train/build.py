@@ -116,7 +116,8 @@ def build_run(config, total_steps: int = 1, *, model: nnx.Module | None = None,
   tx, lr_schedule = build_optimizer(config.optim, total_steps * updates)
   graphdef, state = TrainState.create(model, tx, config.seed)
   sampling = (ScheduledSampling.from_config(
-      config.sampling, d.pre_seq_length, d.aft_seq_length, total_steps)
+      config.sampling, d.pre_seq_length, d.aft_seq_length, total_steps,
+      steps_per_epoch=max(1, total_steps // max(1, int(t.get("epochs", 1)))))
       if kind == "recurrent" else None)
   train_step = make_train_step(graphdef, tx, config.loss, t.compute_dtype,
                                sampling, reverse_input=reverse)

@@ -14,6 +14,11 @@ draws the same masks.
   linearly from `sampling_start_value` at the first iteration to 0 at the
   last (their `eta -= 1 / (epochs * iterations)` after every step), whatever
   the run's length.
+- Teacher forcing (PhyDNet in OpenSTL, `schedule = "teacher_forcing"`): one
+  coin per iteration decides whether every future step sees the true frame
+  (teacher forcing) or none does, heads with chance
+  max(0, sampling_start_value - sampling_changing_rate * epoch), the epoch
+  counted from `steps_per_epoch`.
 - Reverse scheduled sampling (PredRNN-V2, Wang et al. 2022, Sec. 4.3): the
   observed steps (after the first) see the true frame with a probability that
   rises from 0.5 to 1 exponentially (`r_exp_alpha`) between
@@ -30,7 +35,7 @@ import jax.numpy as jnp
 from stjax.errors import ConfigError
 
 
-SCHEDULES = ("openstl", "linear_over_run")
+SCHEDULES = ("openstl", "linear_over_run", "teacher_forcing")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,16 +52,18 @@ class ScheduledSampling:
   r_exp_alpha: float = 5000.0
   schedule: str = "openstl"   # or "linear_over_run" (MS-LSTM authors)
   total_steps: int = 0        # the run's length, for "linear_over_run"
+  steps_per_epoch: int = 0    # for "teacher_forcing"
 
   @classmethod
   def from_config(cls, sampling_cfg, pre: int, aft: int,
-                  total_steps: int = 0) -> "ScheduledSampling":
+                  total_steps: int = 0, steps_per_epoch: int = 0) -> "ScheduledSampling":
     optional = {"schedule": "openstl"}
     fields = {f.name for f in dataclasses.fields(cls)} - {
-        "pre_seq_length", "aft_seq_length", "total_steps", *optional}
+        "pre_seq_length", "aft_seq_length", "total_steps", "steps_per_epoch",
+        *optional}
     return cls(pre, aft, **{k: sampling_cfg[k] for k in fields},
                **{k: sampling_cfg.get(k, v) for k, v in optional.items()},
-               total_steps=total_steps)
+               total_steps=total_steps, steps_per_epoch=steps_per_epoch)
 
   def __post_init__(self):
     if self.schedule not in SCHEDULES:
@@ -65,6 +72,10 @@ class ScheduledSampling:
     if self.schedule == "linear_over_run" and self.total_steps <= 0:
       raise ConfigError("sampling.schedule='linear_over_run' needs the run's "
                         "total steps (train.epochs x steps per epoch > 0).")
+    if self.schedule == "teacher_forcing" and (
+        self.steps_per_epoch <= 0 or self.reverse_scheduled_sampling):
+      raise ConfigError("sampling.schedule='teacher_forcing' needs the steps per "
+                        "epoch (> 0) and no reverse scheduled sampling.")
     if not 0.0 <= self.sampling_start_value <= 1.0:
       raise ConfigError(f"sampling.sampling_start_value="
                         f"{self.sampling_start_value} must be a probability "
@@ -93,6 +104,10 @@ class ScheduledSampling:
       return p_obs, p_fut
     if not self.scheduled_sampling:
       return jnp.ones(()), jnp.zeros(())
+    if self.schedule == "teacher_forcing":
+      epoch = jnp.floor(step / self.steps_per_epoch)
+      eta = self.sampling_start_value - self.sampling_changing_rate * epoch
+      return jnp.ones(()), jnp.clip(eta, 0.0, 1.0)
     if self.schedule == "linear_over_run":
       eta = self.sampling_start_value * (1.0 - step / self.total_steps)
       return jnp.ones(()), jnp.clip(eta, 0.0, 1.0)
@@ -106,7 +121,10 @@ class ScheduledSampling:
     """(B, T-1) true-frame weights for training iteration `step`."""
     p_obs, p_fut = self.probabilities(step)
     k_obs, k_fut = jax.random.split(key)
-    fut = jax.random.uniform(k_fut, (batch, self.aft_seq_length - 1)) < p_fut
+    draws = (() if self.schedule == "teacher_forcing"   # one coin for all
+             else (batch, self.aft_seq_length - 1))
+    fut = jnp.broadcast_to(jax.random.uniform(k_fut, draws) < p_fut,
+                           (batch, self.aft_seq_length - 1))
     if self.reverse_scheduled_sampling:
       obs = jax.random.uniform(k_obs, (batch, self.pre_seq_length - 1)) < p_obs
       obs = jnp.concatenate([jnp.ones((batch, 1), bool), obs], axis=1)

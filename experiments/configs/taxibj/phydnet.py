@@ -1,0 +1,9 @@
+"""PhyDNet on TaxiBJ with the values of OpenSTL's PhyDNet config for it
+(experiments/configs/methods_zoo.py): its fixed widths, OpenSTL's encoder
+stride (`model.patch_size`), lr, schedule and batch; the PhyDNet method's
+teacher forcing and objective. `:smoke` for a CPU check."""
+from experiments.configs import methods_zoo
+
+
+def get_config(arg: str | None = None):
+  return methods_zoo.get("taxibj", "phydnet", arg)
