@@ -34,6 +34,8 @@ def tiny_config(model: str = "simvp_gsta"):
     c.model.hid_S, c.model.hid_T, c.model.N_S, c.model.N_T = 4, 16, 2, 2
   elif "pyramid" in c.model:  # MS-LSTM keeps a pyramid of 4 layers
     c.model.num_hidden, c.model.patch_size = (8,) * 4, 2
+  elif "encoder_width" in c.model:  # PhyDNet: the last ConvLSTM is 2 x the encoder's
+    c.model.encoder_width, c.model.num_hidden = 16, (8, 32)
   else:
     c.model.num_hidden, c.model.filter_size = (8, 8), 3
   c.train.batch_size, c.eval.batch_size = 4, 4

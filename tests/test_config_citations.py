@@ -122,13 +122,14 @@ CITED_METHODS = {
     "weather/t2m_5_625/MAU.py": (2, 1e-4, "cosine", 16),
     "kitticaltech/MAU.py": (2, 1e-3, "onecycle", 16),
 }
-# E3D-LSTM: (patch_size, lr, sched, batch_size); every file 4 x 128, no layer norm.
+# E3D-LSTM: (patch_size, stride, lr, sched, batch_size); every file 4 x 128,
+# no layer norm.
 CITED_E3D = {
-    "mmnist/E3DLSTM.py": (4, 1e-4, "onecycle", 16),
-    "taxibj/E3DLSTM.py": (2, 5e-3, "cosine", 16),
-    "kth/E3DLSTM.py": (8, 5e-4, "onecycle", 8),
-    "human/E3DLSTM.py": (8, 1e-4, "cosine", 4),
-    "kitticaltech/E3DLSTM.py": (4, 2.5e-3, "onecycle", 4),
+    "mmnist/E3DLSTM.py": (4, 1, 1e-4, "onecycle", 16),
+    "taxibj/E3DLSTM.py": (2, 1, 5e-3, "cosine", 16),
+    "kth/E3DLSTM.py": (8, 2, 5e-4, "onecycle", 8),
+    "human/E3DLSTM.py": (8, 1, 1e-4, "cosine", 4),
+    "kitticaltech/E3DLSTM.py": (4, 1, 2.5e-3, "onecycle", 4),
 }
 # PhyDNet: (patch_size, lr, sched, batch_size); the model's widths are fixed.
 CITED_PHYDNET = {
@@ -213,9 +214,9 @@ def test_e3dlstm_configs_carry_the_values_of_their_files(source):
                         if methods_zoo.source(*k) == source]
   c = importlib.import_module(f"experiments.configs.{dataset}.{method}").get_config()
   assert c.cites == f"OpenSTL c74deb5 configs/{source}"
-  patch, lr, sched, batch = CITED_E3D[source]
-  assert (c.model.name, c.model.num_hidden, c.model.layer_norm) == (
-      "e3dlstm", (128,) * 4, False)
+  patch, stride, lr, sched, batch = CITED_E3D[source]
+  assert (c.model.name, c.model.num_hidden, c.model.layer_norm, c.model.stride) == (
+      "e3dlstm", (128,) * 4, False, stride)
   assert (c.model.patch_size, c.optim.lr, c.optim.schedule) == (patch, lr, sched)
   assert c.train.batch_size == batch
   assert dict(c.loss.terms) == {"mse": 1.0, "mae": 1.0}

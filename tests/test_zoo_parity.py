@@ -1,5 +1,5 @@
-"""Parity of OpenSTL's further methods (E3D-LSTM, MAU, PhyDNet, CrevNet)
-with OpenSTL's code: every fixture below goes through the dispatch of
+"""Parity of OpenSTL's further methods (E3D-LSTM, MAU, PhyDNet) with
+OpenSTL's code: every fixture below goes through the dispatch of
 `python -m stjax.interop check` (stjax.interop.check), forward and training
 fixtures alike, in one parametrised test. Each entry is a path under
 tests/fixtures/ (without .npz); the fixtures' READMEs say how they were made."""
@@ -16,6 +16,7 @@ FIXTURES = [
     "openstl/e3dlstm",              # the shared forward fixture (copied)
     "openstl_train/e3dlstm",        # PredRNN's method, MSE + L1
     "openstl_train/e3dlstm_ln_wd",  # layer norm, reverse sampling, weight decay
+    "openstl_train/e3dlstm_stride2",  # strided gate convs (OpenSTL's KTH config)
     "openstl/phydnet_p4",           # made here: inference, both objectives
     "openstl/phydnet_p2",           # encoder stride 2, two channels, 12 x 16
 ]
@@ -88,3 +89,18 @@ def test_phydnet_refuses_a_bad_config_in_one_line(override, message):
   with pytest.raises(ConfigError, match=message) as error:
     build_model(cfg, in_shape=(4, 16, 16, 1), out_frames=4)
   assert "\n" not in str(error.value)
+
+
+def test_e3dlstm_forecasts_further_than_it_was_built_for():
+  """A longer test horizon (KTH: trained 10 -> 20, tested 10 -> 40) needs a
+  longer history: the same weights built for that horizon predict the same."""
+  import jax.numpy as jnp
+  import numpy as np
+  from stjax.models import build_model
+  from experiments.configs.mmnist import e3dlstm
+  cfg = e3dlstm.get_config("smoke").model
+  cfg.update(patch_size=2, num_hidden=(4, 4))
+  short = build_model(cfg, in_shape=(3, 8, 8, 1), out_frames=2)
+  long = build_model(cfg, in_shape=(3, 8, 8, 1), out_frames=5)
+  x = jnp.asarray(np.random.default_rng(0).random((1, 3, 8, 8, 1)), jnp.float32)
+  np.testing.assert_allclose(short(x, out_frames=5), long(x), rtol=1e-5, atol=1e-6)

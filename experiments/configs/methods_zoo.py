@@ -10,8 +10,9 @@ c74deb5 (tests/test_config_citations.py pins the rows):
   1.0 by 2e-5 until 50000 iterations (the model's defaults,
   stjax/models/mau.py);
 - E3D-LSTM (patch_size, ...): every file sets 4 layers of 128, no layer
-  norm, the same scheduled sampling (stjax/models/e3dlstm.py's defaults);
-  OpenSTL has no WeatherBench file for it. `batch_size` is the file's: per
+  norm, the same scheduled sampling (stjax/models/e3dlstm.py's defaults)
+  and stride 1, but KTH's, stride 2 (STRIDES); OpenSTL has no WeatherBench
+  file for it. `batch_size` is the file's: per
   GPU there (KTH's says 8 x 2 GPUs, Human3.6M's 4 x 4), the global batch
   here, as experiments/configs/simvp_zoo.py decides;
 - PhyDNet (patch_size, i.e. its encoder's stride, ...): every file keeps the
@@ -50,6 +51,9 @@ OPENSTL = {
 }
 
 
+STRIDES = {("kth", "e3dlstm"): 2}  # the gate convs' stride where a file sets one != 1
+
+
 def source(dataset: str, method: str) -> str:
   """The OpenSTL file a row transcribes, relative to its configs/."""
   return f"{FOLDERS[dataset]}/{_FILE_NAMES[method]}.py"
@@ -64,6 +68,8 @@ def get(dataset: str, method: str, arg: str | None = None):
   c = base.model(simvp_zoo.dataset_config(dataset), method)
   value, lr, sched, batch = OPENSTL[(dataset, method)]
   c.model[FIELDS[method]] = value
+  if (dataset, method) in STRIDES:
+    c.model.stride = STRIDES[(dataset, method)]
   c.optim.lr, c.optim.schedule = lr, sched
   c.train.batch_size = batch
   c.cites = f"OpenSTL c74deb5 configs/{source(dataset, method)}"

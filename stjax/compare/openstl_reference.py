@@ -17,8 +17,8 @@ The steps are OpenSTL's own on one device:
   MSE(L, y); Adam; scheduler step. Inference: model.inference.
 - MAU (methods/mau.py): as the recurrent models, but the frames go in
   unpatched (patch 1, the encoder shrinks by `sr_size`) and, as its method at
-  c74deb5 never stores the eta schedule_sampling returns, every step draws
-  the flag from eta = 1.0.
+  c74deb5 never stores the eta schedule_sampling returns, every step hands
+  it 1.0 (it draws the flag at 1 - 2e-5).
 - PredFormer (model "predformer"; `ref` is then a checkout of
   github.com/yyyujintang/PredFormer, whose package is also named openstl):
   PredFormer_<variant>.PredFormer_Model(model_config); pred = model(x);

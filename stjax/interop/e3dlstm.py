@@ -51,9 +51,6 @@ def state_dict(reference: dict) -> dict:
 
 def stjax_model_config(cfg: dict) -> ml_collections.ConfigDict:
   """The `model` section of a fixture's (OpenSTL) configuration."""
-  if cfg.get("stride", 1) != 1:
-    raise ValueError(f"stride={cfg['stride']}: stjax's E3D-LSTM keeps the "
-                     f"state size, stride 1 only (OpenSTL's configs).")
   if len(set(cfg["num_hidden"])) > 1:
     raise ValueError(f"num_hidden={cfg['num_hidden']}: the global memory "
                      f"passes every layer, so the widths must be equal.")
@@ -61,6 +58,7 @@ def stjax_model_config(cfg: dict) -> ml_collections.ConfigDict:
       "name": "e3dlstm", "num_hidden": tuple(cfg["num_hidden"]),
       "filter_size": 5, "patch_size": cfg["patch_size"],
       "layer_norm": bool(cfg.get("layer_norm", 0)), "e3d_memory": "openstl",
+      "stride": int(cfg.get("stride", 1)),
       "remat": False, "init_from": ""})
 
 

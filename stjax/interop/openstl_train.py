@@ -69,9 +69,9 @@ def openstl_config(cfg: dict) -> ml_collections.ConfigDict:
         "drop_path": cfg.get("drop_path", 0.0),
         "stochastic_depth": not cfg.get("drop_path_disabled", False)})
   else:
-    if cfg.get("stride", 1) != 1:
+    if cfg.get("stride", 1) != 1 and cfg["model"] not in e3dlstm.KINDS:
       raise ValueError(f"stride={cfg['stride']}: stjax's cells keep the state "
-                       f"size, stride 1 only.")
+                       f"size, stride 1 only (E3D-LSTM's take a stride).")
     c.model = ml_collections.ConfigDict({
         "name": cfg["model"], "num_hidden": tuple(cfg["num_hidden"]),
         "filter_size": cfg["filter_size"], "patch_size": cfg["patch_size"],

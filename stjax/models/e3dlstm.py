@@ -29,11 +29,14 @@ OpenSTL's quirks, reproduced (docs/models/openstl_methods.md):
   (`model.e3d_memory = "openstl"`); `"updated"` passes M' on, as the
   paper's Eq. 4-5 do.
 - Its loss is MSE + L1 (`loss.terms = {mse: 1, mae: 1}`).
+- `stride` (OpenSTL's KTH config: 2) strides the five gate convs, whose
+  outputs tf_Conv3d brings back to the map's size by nearest interpolation.
 """
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from stjax import layers
@@ -48,18 +51,32 @@ MEMORY_FORMS = ("openstl", "updated")
 _FORGET_BIAS = 1.0
 
 
+def nearest_indices(size_in: int, size_out: int) -> np.ndarray:
+  """PyTorch's F.interpolate(mode="nearest") source index of each output
+  position: min(floor(i * in / out), in - 1)."""
+  scale = np.float32(size_in) / np.float32(size_out)
+  return np.minimum(np.floor(np.arange(size_out, dtype=np.float32) * scale).astype(int),
+                    size_in - 1)
+
+
 class WindowConv(nnx.Module):
   """OpenSTL's tf_Conv3d with kernel (2, k, k) over a window of 2 frames:
-  a 2-D conv over both frames' channels, repeated over the window, [-> the
-  LayerNorm over (H, W, D, C) of `layer_norm = 1`]."""
+  a 2-D conv over both frames' channels (with `stride`, then PyTorch's
+  nearest interpolation back to the map's size), repeated over the window,
+  [-> the LayerNorm over (H, W, D, C) of `layer_norm = 1`]."""
 
-  def __init__(self, in_ch: int, out_ch: int, kernel: int, *, norm_shape, rngs):
-    self.conv = layers.Conv(WINDOW * in_ch, out_ch, kernel, use_bias=False, rngs=rngs)
+  def __init__(self, in_ch: int, out_ch: int, kernel: int, *, norm_shape, stride: int = 1,
+               rngs):
+    self.stride = stride
+    self.conv = layers.Conv(WINDOW * in_ch, out_ch, kernel, stride=stride,
+                            padding=kernel // 2, use_bias=False, rngs=rngs)
     self.norm = LayerNorm((*norm_shape, WINDOW, out_ch)) if norm_shape else None
 
   def __call__(self, x: jax.Array) -> jax.Array:
     b, h, w, d, c = x.shape
     y = self.conv(x.reshape(b, h, w, d * c))
+    if self.stride > 1:  # tf_Conv3d's F.interpolate(size=input size, "nearest")
+      y = y[:, nearest_indices(y.shape[1], h)][:, :, nearest_indices(y.shape[2], w)]
     y = jnp.broadcast_to(y[:, :, :, None], (b, h, w, WINDOW, y.shape[-1]))
     return y if self.norm is None else self.norm(y)
 
@@ -99,9 +116,10 @@ class EideticCell(nnx.Module):
   """One E3D-LSTM layer (the module docstring's equations)."""
 
   def __init__(self, in_ch: int, width: int, *, spatial, layer_norm: bool,
-               kernel: int, rngs: nnx.Rngs):
+               kernel: int, stride: int = 1, rngs: nnx.Rngs):
     norm = spatial if layer_norm else None
-    conv = lambda i, o, k=kernel: WindowConv(i, o, k, norm_shape=norm, rngs=rngs)
+    conv = lambda i, o, k=kernel: WindowConv(i, o, k, norm_shape=norm, stride=stride,
+                                             rngs=rngs)
     self.conv_x = conv(in_ch, 7 * width)
     self.conv_h = conv(width, 4 * width)
     self.conv_gm = conv(width, 4 * width)
@@ -133,10 +151,12 @@ class E3DLSTM(RecurrentNet):
 
   shared_memory = True  # one global memory through every layer
 
-  def __init__(self, *, memory: str = "openstl", **kwargs):
+  def __init__(self, *, memory: str = "openstl", stride: int = 1, **kwargs):
     if memory not in MEMORY_FORMS:
       raise ConfigError(f"model.e3d_memory={memory!r}; choose one of {MEMORY_FORMS}.")
-    self.memory_form = memory
+    if stride < 1:
+      raise ConfigError(f"model.stride={stride} must be >= 1 (the gate convs' stride).")
+    self.memory_form, self.stride = memory, int(stride)
     super().__init__(**kwargs)
 
   def top_channels(self) -> int:
@@ -145,12 +165,19 @@ class E3DLSTM(RecurrentNet):
     return WINDOW * self.num_hidden[-1]
 
   def build(self, kw):
-    self.steps = self.in_shape[0] + self.out_frames - 1  # the history's slots
+    # The history's slots: one per rollout step (`rollout` resizes it).
+    self.steps = self.in_shape[0] + self.out_frames - 1
     # OpenSTL's 3-D kernels are (2, 5, 5) whatever filter_size says.
     self.cells = nnx.List([
         EideticCell(self.in_channels(i), n, spatial=kw["spatial"],
-                    layer_norm=kw["layer_norm"], kernel=5, rngs=kw["rngs"])
+                    layer_norm=kw["layer_norm"], kernel=5, stride=self.stride,
+                    rngs=kw["rngs"])
         for i, n in enumerate(self.num_hidden)])
+
+  def rollout(self, frames, true_weight, *, train: bool = True):
+    # A longer horizon (a longer test) needs a longer history.
+    self.steps = frames.shape[1] - 1
+    return super().rollout(frames, true_weight, train=train)
 
   def init_carry(self, batch, dtype):
     h, w = self.spatial
@@ -167,15 +194,16 @@ class E3DLSTM(RecurrentNet):
     prev, states, m = carry
     h_, w_ = self.spatial
     rows = WINDOW * h_ * w_
+    slots = states[0][2].shape[1] // rows
     # History slot s holds the cell state before step s: valid up to slot t.
-    valid = jnp.arange(self.steps * rows) < (t + 1) * rows
+    valid = jnp.arange(slots * rows) < (t + 1) * rows
     below = jnp.stack([prev, x], axis=3)  # the window (x_{t-1}, x_t)
     new = []
     for cell, (h, c, history) in zip(self.cells, states):
       h, c_new, m_new = cell(below, h, c, m, history, valid)
       # The next step's history gains this step's state (slot t + 1).
       history = jax.lax.dynamic_update_slice_in_dim(
-          history, _as_rows(c_new), jnp.minimum(t + 1, self.steps - 1) * rows, axis=1)
+          history, _as_rows(c_new), jnp.minimum(t + 1, slots - 1) * rows, axis=1)
       if self.memory_form == "updated":
         m = m_new
       new.append((h, c_new, history))
@@ -196,6 +224,7 @@ def defaults(c, **options) -> None:
   stack_defaults(c, num_hidden=(128, 128, 128, 128), patch_size=4)
   c.model.filter_size = 5  # read by nothing: the kernels are (2, 5, 5), as OpenSTL's
   c.model.e3d_memory = "openstl"  # or "updated": the new global memory flows on
+  c.model.stride = 1        # the gate convs' stride (OpenSTL's KTH file: 2)
   c.model.init_from = ""
   c.loss.terms.mae = 1.0    # the model's own loss: MSE + L1
   c.optim.lr = 1e-4
@@ -210,7 +239,8 @@ def smoke(c) -> None:
 
 @register_model("e3dlstm", family="recurrent", defaults=defaults, smoke=smoke)
 def build(cfg, *, in_shape, out_frames, seed=0, pretrained=None):
-  model = E3DLSTM(memory=cfg.get("e3d_memory", "openstl"), filter_size=5,
+  model = E3DLSTM(memory=cfg.get("e3d_memory", "openstl"), stride=cfg.get("stride", 1),
+                  filter_size=5,
                   **common_kwargs(cfg, in_shape=in_shape, out_frames=out_frames,
                                   seed=seed))
   return start_from(model, cfg.get("init_from", ""), pretrained)

@@ -25,7 +25,7 @@ t mod tau. The attention is a softmax-weighted sum over the slots, so their
 order does not matter, only that a temporal state and the spatial input of
 the same step share a slot.
 
-OpenSTL quirks reproduced (docs/models/mau.md):
+OpenSTL quirks reproduced (docs/models/openstl_methods.md):
 - the frames are fed unpatched (its configs use patch_size 1; stjax also
   takes larger patches, as its other recurrent models);
 - `merge` and `conv_last_sr` are built but never used: they are kept as

@@ -89,6 +89,7 @@ class PhyCell(nnx.Module):
     moments pass through float32 as OpenSTL's `k2m(filters.double()).float()`
     (a no-op when training in float32)."""
     kernel = self.conv1.kernel[...]                  # (7, 7, C_in, 49)
+    kernel = kernel.astype(jnp.promote_types(kernel.dtype, jnp.float32))
     m = jnp.asarray(moment_matrix(), kernel.dtype)
     moments = jnp.einsum("ai,bj,ijco->coab", m, m, kernel)
     moments = moments.astype(jnp.float32).astype(kernel.dtype)
@@ -193,12 +194,14 @@ class PhyDNet(RecurrentNet):
     preds, aux = super().rollout(frames, true_weight, train=train)
     moment = self.phycell.moment_loss()
     steps = preds.shape[1]
-    err = jnp.square(preds - frames[:, 1:].astype(preds.dtype))
-    total = steps * jnp.mean(err) + moment  # the sum of the per-step MSEs
+    wide = jnp.promote_types(preds.dtype, jnp.float32)  # bfloat16 compute: f32 losses
+    err = jnp.square(preds.astype(wide) - frames[:, 1:].astype(wide))
+    total = steps * jnp.mean(err) + moment.astype(wide)  # the sum of the step MSEs
     if self.objective == "openstl":  # MSE(L, batch_y): L taken for a prediction
-      future = frames[:, self.in_shape[0]:].astype(preds.dtype)
+      future = frames[:, self.in_shape[0]:].astype(wide)
       total = jnp.mean(jnp.square(total - future))
-    return preds, {**aux, "moment": moment, "phydnet": total}
+    # "mse" (the steps' mean) is logged beside the objective, which is no MSE.
+    return preds, {**aux, "moment": moment, "mse": jnp.mean(err), "phydnet": total}
 
 
 def defaults(c, **options) -> None:

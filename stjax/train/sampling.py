@@ -72,10 +72,12 @@ class ScheduledSampling:
     if self.schedule == "linear_over_run" and self.total_steps <= 0:
       raise ConfigError("sampling.schedule='linear_over_run' needs the run's "
                         "total steps (train.epochs x steps per epoch > 0).")
-    if self.schedule == "teacher_forcing" and (
-        self.steps_per_epoch <= 0 or self.reverse_scheduled_sampling):
+    if self.schedule == "teacher_forcing" and self.steps_per_epoch <= 0:
       raise ConfigError("sampling.schedule='teacher_forcing' needs the steps per "
-                        "epoch (> 0) and no reverse scheduled sampling.")
+                        "epoch (> 0): train.epochs and the data's length.")
+    if self.schedule == "teacher_forcing" and self.reverse_scheduled_sampling:
+      raise ConfigError("sampling.schedule='teacher_forcing' decides the future "
+                        "steps only; set sampling.reverse_scheduled_sampling=False.")
     if not 0.0 <= self.sampling_start_value <= 1.0:
       raise ConfigError(f"sampling.sampling_start_value="
                         f"{self.sampling_start_value} must be a probability "
