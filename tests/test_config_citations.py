@@ -112,33 +112,42 @@ CITED_TRANSLATORS = {
     "kitticaltech/simvp/SimVP_VAN.py": (64, 256, 2, 6, 0.01, 0.1, "onecycle", 16),
     "kitticaltech/simvp/SimVP_ViT.py": (64, 256, 2, 4, 0.000125, 0.1, "onecycle", 4),
 }
-# OpenSTL's further methods (experiments/configs/methods_zoo.py). MAU:
-# (sr_size, lr, sched, batch_size); every file 4 x 64, filter 5, patch 1, tau 5.
+# OpenSTL's further methods (experiments/configs/methods_zoo.py), from the
+# same files: per file the values that vary, (model key, its value, lr,
+# sched, batch_size), and per method what every one of its files sets.
 CITED_METHODS = {
-    "mmnist/MAU.py": (4, 1e-3, "onecycle", 16),
-    "taxibj/MAU.py": (2, 1e-3, "cosine", 16),
-    "kth/MAU.py": (2, 5e-4, "onecycle", 16),
-    "human/MAU.py": (4, 1e-4, "cosine", 16),
-    "weather/t2m_5_625/MAU.py": (2, 1e-4, "cosine", 16),
-    "kitticaltech/MAU.py": (2, 1e-3, "onecycle", 16),
+    "mmnist/MAU.py": ("sr_size", 4, 1e-3, "onecycle", 16),
+    "taxibj/MAU.py": ("sr_size", 2, 1e-3, "cosine", 16),
+    "kth/MAU.py": ("sr_size", 2, 5e-4, "onecycle", 16),
+    "human/MAU.py": ("sr_size", 4, 1e-4, "cosine", 16),
+    "weather/t2m_5_625/MAU.py": ("sr_size", 2, 1e-4, "cosine", 16),
+    "kitticaltech/MAU.py": ("sr_size", 2, 1e-3, "onecycle", 16),
+    "mmnist/E3DLSTM.py": ("patch_size", 4, 1e-4, "onecycle", 16),
+    "taxibj/E3DLSTM.py": ("patch_size", 2, 5e-3, "cosine", 16),
+    "kth/E3DLSTM.py": ("patch_size", 8, 5e-4, "onecycle", 8),
+    "human/E3DLSTM.py": ("patch_size", 8, 1e-4, "cosine", 4),
+    "kitticaltech/E3DLSTM.py": ("patch_size", 4, 2.5e-3, "onecycle", 4),
+    "mmnist/PhyDNet.py": ("patch_size", 4, 1e-3, "onecycle", 16),
+    "taxibj/PhyDNet.py": ("patch_size", 2, 5e-4, "cosine", 16),
+    "kth/PhyDNet.py": ("patch_size", 4, 1e-3, "onecycle", 16),
+    "human/PhyDNet.py": ("patch_size", 4, 1e-4, "cosine", 16),
+    "weather/t2m_5_625/PhyDNet.py": ("patch_size", 2, 1e-4, "cosine", 16),
+    "kitticaltech/PhyDNet.py": ("patch_size", 4, 5e-3, "onecycle", 16),
 }
-# E3D-LSTM: (patch_size, stride, lr, sched, batch_size); every file 4 x 128,
-# no layer norm.
-CITED_E3D = {
-    "mmnist/E3DLSTM.py": (4, 1, 1e-4, "onecycle", 16),
-    "taxibj/E3DLSTM.py": (2, 1, 5e-3, "cosine", 16),
-    "kth/E3DLSTM.py": (8, 2, 5e-4, "onecycle", 8),
-    "human/E3DLSTM.py": (8, 1, 1e-4, "cosine", 4),
-    "kitticaltech/E3DLSTM.py": (4, 1, 2.5e-3, "onecycle", 4),
-}
-# PhyDNet: (patch_size, lr, sched, batch_size); the model's widths are fixed.
-CITED_PHYDNET = {
-    "mmnist/PhyDNet.py": (4, 1e-3, "onecycle", 16),
-    "taxibj/PhyDNet.py": (2, 5e-4, "cosine", 16),
-    "kth/PhyDNet.py": (4, 1e-3, "onecycle", 16),
-    "human/PhyDNet.py": (4, 1e-4, "cosine", 16),
-    "weather/t2m_5_625/PhyDNet.py": (2, 1e-4, "cosine", 16),
-    "kitticaltech/PhyDNet.py": (4, 5e-3, "onecycle", 16),
+# E3D-LSTM's gate-conv stride: 1 in every file but KTH's.
+CITED_STRIDES = {"kth/E3DLSTM.py": 2}
+EVERY_FILE = {
+    "mau": {"model.num_hidden": (64,) * 4, "model.filter_size": 5, "model.patch_size": 1,
+            "model.tau": 5, "model.cell_mode": "normal", "model.model_mode": "normal",
+            "sampling.sampling_stop_iter": 50000, "sampling.scheduled_sampling": True},
+    "e3dlstm": {"model.num_hidden": (128,) * 4, "model.layer_norm": False,
+                "loss.terms": {"mse": 1.0, "mae": 1.0},
+                "sampling.sampling_changing_rate": 2e-5,
+                "sampling.reverse_scheduled_sampling": False},
+    "phydnet": {"model.num_hidden": (128, 128, 64), "model.phycell_hidden": 49,
+                "model.encoder_width": 32, "model.phydnet_objective": "openstl",
+                "loss.terms": {"phydnet": 1.0}, "sampling.schedule": "teacher_forcing",
+                "sampling.sampling_changing_rate": 0.003},
 }
 CONFIGS = ([f"mmnist.{m}" for m in ("simvp_gsta", "simvp_incepu", "tau", "convlstm",
                                     "predrnn", "predrnnpp", "predrnnv2", "mim")]
@@ -198,47 +207,16 @@ def test_method_configs_carry_the_values_of_their_files(source):
                         if methods_zoo.source(*k) == source]
   c = importlib.import_module(f"experiments.configs.{dataset}.{method}").get_config()
   assert c.cites == f"OpenSTL c74deb5 configs/{source}"
-  sr_size, lr, sched, batch = CITED_METHODS[source]
-  assert (c.model.name, c.model.num_hidden, c.model.filter_size, c.model.patch_size,
-          c.model.tau, c.model.cell_mode, c.model.model_mode) == (
-              "mau", (64,) * 4, 5, 1, 5, "normal", "normal")
-  assert (c.model.sr_size, c.optim.lr, c.optim.schedule) == (sr_size, lr, sched)
+  assert c.model.name == method
+  key, value, lr, sched, batch = CITED_METHODS[source]
+  assert (c.model[key], c.optim.lr, c.optim.schedule) == (value, lr, sched)
   assert c.train.batch_size == batch
-  assert (c.sampling.sampling_stop_iter, c.sampling.scheduled_sampling) == (50000, True)
-
-
-@pytest.mark.parametrize("source", sorted(CITED_E3D))
-def test_e3dlstm_configs_carry_the_values_of_their_files(source):
-  from experiments.configs import methods_zoo
-  (dataset, method), = [k for k in methods_zoo.OPENSTL
-                        if methods_zoo.source(*k) == source]
-  c = importlib.import_module(f"experiments.configs.{dataset}.{method}").get_config()
-  assert c.cites == f"OpenSTL c74deb5 configs/{source}"
-  patch, stride, lr, sched, batch = CITED_E3D[source]
-  assert (c.model.name, c.model.num_hidden, c.model.layer_norm, c.model.stride) == (
-      "e3dlstm", (128,) * 4, False, stride)
-  assert (c.model.patch_size, c.optim.lr, c.optim.schedule) == (patch, lr, sched)
-  assert c.train.batch_size == batch
-  assert dict(c.loss.terms) == {"mse": 1.0, "mae": 1.0}
-  assert (c.sampling.sampling_changing_rate, c.sampling.reverse_scheduled_sampling) == (
-      2e-5, False)
-
-
-@pytest.mark.parametrize("source", sorted(CITED_PHYDNET))
-def test_phydnet_configs_carry_the_values_of_their_files(source):
-  from experiments.configs import methods_zoo
-  (dataset, method), = [k for k in methods_zoo.OPENSTL
-                        if methods_zoo.source(*k) == source]
-  c = importlib.import_module(f"experiments.configs.{dataset}.{method}").get_config()
-  assert c.cites == f"OpenSTL c74deb5 configs/{source}"
-  patch, lr, sched, batch = CITED_PHYDNET[source]
-  assert (c.model.name, c.model.num_hidden, c.model.phycell_hidden,
-          c.model.encoder_width) == ("phydnet", (128, 128, 64), 49, 32)
-  assert (c.model.patch_size, c.optim.lr, c.optim.schedule) == (patch, lr, sched)
-  assert c.train.batch_size == batch
-  assert dict(c.loss.terms) == {"phydnet": 1.0}
-  assert c.model.phydnet_objective == "openstl"
-  assert (c.sampling.schedule, c.sampling.sampling_changing_rate) == ("teacher_forcing", 0.003)
+  if method == "e3dlstm":
+    assert c.model.stride == CITED_STRIDES.get(source, 1)
+  for path, want in EVERY_FILE[method].items():
+    section, name = path.split(".")
+    got = c[section][name]
+    assert (dict(got) if name == "terms" else got) == want, (source, path)
 
 
 def test_a_method_without_an_openstl_config_says_which_datasets_have_one():
